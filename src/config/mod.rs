@@ -1,0 +1,5 @@
+//! Configuration: the YAML file, validated into [`Config`].
+
+mod model;
+
+pub use model::*;

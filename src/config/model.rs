@@ -1,0 +1,145 @@
+//! The validated configuration the rest of the agent works from.
+//!
+//! Every value here has been checked: names are fully qualified, lists are
+//! non-empty, durations are positive. Defaults from the `defaults:` section
+//! are already applied to each record.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hickory_proto::rr::Name;
+
+use crate::dns::{Transport, TsigAlgorithm};
+
+/// The whole configuration file, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The primary nameserver that accepts UPDATEs.
+    pub nameserver: Nameserver,
+    /// The failover records, in file order.
+    pub records: Vec<Record>,
+}
+
+/// The primary nameserver and how to talk to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nameserver {
+    /// Address and port of the primary (port 53 when the file gives none).
+    pub address: SocketAddr,
+    /// Where the TSIG key comes from.
+    pub key: KeySource,
+    /// TCP (default: RFC 2136 §7.8, only TCP gives an accurate response code) or UDP.
+    pub transport: Transport,
+    /// Time allowed for one request to the nameserver.
+    pub timeout: Duration,
+}
+
+/// Where the TSIG key comes from. Only paths are held here; the secret is read
+/// by [`crate::dns::TsigKey`] so that it never sits in the configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeySource {
+    /// A BIND key file as written by `tsig-keygen`. `name` picks one key when the
+    /// file holds several; `None` means the file must hold exactly one.
+    File { path: PathBuf, name: Option<Name> },
+    /// Key name and algorithm in the YAML, the base64 secret alone in `secret_file`.
+    Inline {
+        name: Name,
+        algorithm: TsigAlgorithm,
+        secret_file: PathBuf,
+    },
+}
+
+/// One name whose A/AAAA RRsets follow the health of its servers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Fully qualified owner name, e.g. `www.example.test.`.
+    pub name: Name,
+    /// The zone the name lives in; `None` means: find it with an SOA query.
+    pub zone: Option<Name>,
+    /// TTL of the published records, in seconds.
+    pub ttl: u32,
+    /// Servers in order of preference; never empty; every server has at least one address.
+    pub servers: Vec<Server>,
+    /// How each address is checked.
+    pub check: CheckSpec,
+    /// Check interval, timeout and the rise/fall thresholds.
+    pub timing: Timing,
+    /// What to publish when every server of a family is down.
+    pub when_all_down: AllDownPolicy,
+    /// Overwrite RRsets that hold addresses not in this configuration.
+    pub takeover: bool,
+}
+
+/// One server that can take a record's traffic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Server {
+    /// A label for logs and `plan` output, unique within the record.
+    pub name: String,
+    /// Its addresses, IPv4 and/or IPv6; never empty, no duplicates.
+    pub addresses: Vec<IpAddr>,
+}
+
+/// How often and how patiently an address is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Time between the starts of two checks of a healthy address.
+    pub interval: Duration,
+    /// Time one check may take before it counts as failed.
+    pub timeout: Duration,
+    /// Consecutive failures before an address is down (at least 1).
+    pub fall: u32,
+    /// Consecutive successes before an address is up again (at least 1).
+    pub rise: u32,
+}
+
+/// What to publish when no server of a family is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AllDownPolicy {
+    /// Leave DNS as it is and report loudly (default).
+    #[default]
+    Keep,
+    /// Publish the first server's addresses.
+    First,
+}
+
+/// A health check.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckSpec {
+    /// Success when a TCP connection to the port is accepted.
+    Tcp { port: u16 },
+    /// An HTTP or HTTPS GET.
+    Http(HttpCheck),
+}
+
+/// HTTP or HTTPS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpScheme {
+    /// Plain HTTP/1.1.
+    Http,
+    /// HTTP/1.1 over TLS.
+    Https,
+}
+
+/// An HTTP(S) GET whose answer must match.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpCheck {
+    /// `http` or `https`.
+    pub scheme: HttpScheme,
+    /// TCP port.
+    pub port: u16,
+    /// Absolute path with optional query, e.g. `/health`.
+    pub path: String,
+    /// Host header; `None` means the record name without its trailing dot.
+    pub host: Option<String>,
+    /// Status codes that count as success; never empty (default `[200]`).
+    pub expect_status: Vec<u16>,
+    /// A substring the body must contain (only the first [`MAX_BODY_BYTES`] are read).
+    pub expect_body: Option<String>,
+    /// HTTPS: verify the certificate chain and name (default true).
+    pub tls_verify: bool,
+    /// HTTPS: server name for SNI and verification; `None` means the Host header's value.
+    pub tls_server_name: Option<String>,
+}
+
+/// How much of an HTTP body a check reads at most.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
