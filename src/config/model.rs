@@ -139,6 +139,8 @@ pub struct HttpCheck {
     pub tls_verify: bool,
     /// HTTPS: server name for SNI and verification; `None` means the Host header's value.
     pub tls_server_name: Option<String>,
+    /// HTTPS: PEM file of extra trusted CA certificates (added to the system roots).
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// How much of an HTTP body a check reads at most.
