@@ -1,0 +1,32 @@
+//! Test support: runs real BIND (`named`) and Knot (`knotd`) servers on free loopback ports.
+//!
+//! Integration tests start a [`NameServer`] with a few zones, TSIG keys and update grants, point
+//! the code under test at [`NameServer::addr`], and check the outcome with an independent oracle
+//! (`dig` and `nsupdate`, never this crate's own DNS code). Every file a server uses lives in its
+//! own root-owned temporary directory under `std::env::temp_dir()`, removed when the server is
+//! dropped. (Where a host enforces Debian's AppArmor profile for `named`, which forbids /tmp,
+//! point `TMPDIR` elsewhere.) The servers must run as root; if `named`, `knotd`, `dig` or
+//! `nsupdate` is missing, tests panic with the packages to install rather than skip.
+//!
+//! Each zone also carries two records the tests did not ask for: `@ NS harness-ns` with
+//! `harness-ns A 127.0.0.1` (BIND refuses a zone without NS) and `_harness TXT "<nonce>"`, a
+//! random value checked at start-up so that only this process's server is taken as ready.
+
+// Every integration test binary compiles this module on its own and uses only part of it; the
+// unused rest (items and re-exports) would otherwise warn in each of them.
+#![allow(dead_code, unused_imports)]
+
+mod config_bind;
+mod config_knot;
+mod key;
+mod oracle;
+mod port;
+mod process;
+mod server;
+mod zone;
+
+pub use key::TestKey;
+pub use oracle::{query_at, OracleError};
+pub use port::free_port;
+pub use server::{NameServer, ServerKind};
+pub use zone::{Grant, ZoneSpec};
