@@ -1,1 +1,29 @@
-//! The decision engine.
+//! The decision engine: check outcomes in, health and desired RRsets out.
+//!
+//! Pure state, no I/O: the caller runs the checks, passes each result with
+//! the [`std::time::Instant`]s it started and finished at, asks when each
+//! address is due next, and hands in what the nameserver publishes.
+//!
+//! - [`HealthTracker`]: rise/fall hysteresis per address.
+//! - [`Schedule`]: fixed cadence while settled, quick confirmation (see
+//!   [`confirm_delay`]) while a change is pending.
+//! - [`decide_family`]: per record and address family, the RRset to publish
+//!   ([`FamilyDecision`]) and why ([`PublishReason`]).
+//! - [`Engine`]: all of the above for a whole configuration.
+
+mod decision;
+mod health;
+mod reason;
+mod schedule;
+mod state;
+
+#[cfg(test)]
+mod test_support;
+
+pub use decision::{decide_family, decide_record, FamilyDecision, Publish, RecordDecision};
+pub use health::{Health, HealthTracker, Transition};
+pub use reason::PublishReason;
+pub use schedule::{
+    confirm_delay, Schedule, CONFIRM_DELAY_DIVISOR, MAX_CONFIRM_DELAY, MIN_CONFIRM_DELAY,
+};
+pub use state::{Engine, HealthChange, Target, TargetId};

@@ -1,0 +1,302 @@
+//! What to do with one record's A and AAAA RRsets, given the health of its
+//! addresses and what the nameserver publishes now.
+//!
+//! Each family is decided on its own: a server whose IPv4 address is down but
+//! whose IPv6 address is up moves the A RRset and leaves AAAA alone.
+
+use std::net::IpAddr;
+
+use crate::config::{AllDownPolicy, Record};
+use crate::dns::AddressRrset;
+use crate::family::Family;
+
+use super::health::Health;
+use super::reason::PublishReason;
+
+/// The decision for one record and one address family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FamilyDecision {
+    /// No server of the record has an address of this family: the RRset is
+    /// not ours and stays as it is.
+    Unmanaged,
+    /// These addresses have no verdict yet; nothing changes until they do.
+    WarmingUp { unknown: Vec<IpAddr> },
+    /// The published RRset is the desired one.
+    InSync { server: String },
+    /// The published RRset must be replaced.
+    Publish(Publish),
+    /// Every address of this family is down and `when_all_down: keep` says to
+    /// leave DNS as it is. Worth reporting loudly: nothing can take the traffic.
+    AllDownKeep,
+    /// The published RRset holds addresses that belong to no server of this
+    /// record (edited by hand?) and `takeover` is off: it is left alone.
+    Conflict { foreign: Vec<IpAddr> },
+}
+
+impl FamilyDecision {
+    /// The RRset to publish, when this decision changes DNS.
+    pub fn publish(&self) -> Option<&Publish> {
+        match self {
+            FamilyDecision::Publish(publish) => Some(publish),
+            _ => None,
+        }
+    }
+}
+
+/// An RRset to publish and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publish {
+    /// The server whose addresses are published.
+    pub server: String,
+    /// The addresses, sorted, never empty, all from the configuration.
+    pub addresses: Vec<IpAddr>,
+    /// The record's configured TTL.
+    pub ttl: u32,
+    /// Why the published RRset has to change.
+    pub reason: PublishReason,
+}
+
+impl Publish {
+    /// The RRset to send to the nameserver.
+    pub fn rrset(&self) -> AddressRrset {
+        AddressRrset::new(self.addresses.iter().copied(), self.ttl)
+    }
+}
+
+/// The decisions for both families of one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordDecision {
+    /// The A RRset.
+    pub v4: FamilyDecision,
+    /// The AAAA RRset.
+    pub v6: FamilyDecision,
+}
+
+impl RecordDecision {
+    /// The decision for one family.
+    pub fn family(&self, family: Family) -> &FamilyDecision {
+        match family {
+            Family::V4 => &self.v4,
+            Family::V6 => &self.v6,
+        }
+    }
+
+    /// Both decisions with their family, A first.
+    pub fn iter(&self) -> impl Iterator<Item = (Family, &FamilyDecision)> {
+        Family::ALL.into_iter().map(|f| (f, self.family(f)))
+    }
+}
+
+/// Decides both families of `record`. `health[s][a]` is the health of
+/// `record.servers[s].addresses[a]`; `published` holds the A RRset, then the
+/// AAAA RRset (in [`Family::ALL`] order).
+pub fn decide_record(
+    record: &Record,
+    health: &[Vec<Health>],
+    published: [Option<&AddressRrset>; 2],
+) -> RecordDecision {
+    RecordDecision {
+        v4: decide_family(record, Family::V4, health, published[0]),
+        v6: decide_family(record, Family::V6, health, published[1]),
+    }
+}
+
+/// Decides one family of `record`; `health` is laid out as for [`decide_record`].
+pub fn decide_family(
+    record: &Record,
+    family: Family,
+    health: &[Vec<Health>],
+    published: Option<&AddressRrset>,
+) -> FamilyDecision {
+    let view = FamilyView::new(record, family, health);
+    if view.servers.is_empty() {
+        return FamilyDecision::Unmanaged;
+    }
+    let unknown = view.addresses_in(Health::Unknown);
+    if !unknown.is_empty() {
+        return FamilyDecision::WarmingUp { unknown };
+    }
+    let foreign = published.map_or_else(Vec::new, |p| view.foreign(&p.addresses));
+    if !foreign.is_empty() && !record.takeover {
+        return FamilyDecision::Conflict { foreign };
+    }
+    let (chosen, all_down) = match view.first_up() {
+        Some(index) => (index, false),
+        None if record.when_all_down == AllDownPolicy::Keep => return FamilyDecision::AllDownKeep,
+        None => (0, true),
+    };
+    let server = &view.servers[chosen];
+    let mut addresses: Vec<IpAddr> = server
+        .addresses
+        .iter()
+        .filter(|(_, health)| all_down || *health == Health::Up)
+        .map(|(address, _)| *address)
+        .collect();
+    addresses.sort();
+    addresses.dedup();
+    let desired = Desired {
+        chosen,
+        all_down,
+        addresses,
+        ttl: record.ttl,
+    };
+    match view.reason(&desired, published, foreign) {
+        None => FamilyDecision::InSync {
+            server: server.name.to_owned(),
+        },
+        Some(reason) => FamilyDecision::Publish(Publish {
+            server: server.name.to_owned(),
+            addresses: desired.addresses,
+            ttl: desired.ttl,
+            reason,
+        }),
+    }
+}
+
+/// What should be published, before comparing with what is.
+struct Desired {
+    /// Index into [`FamilyView::servers`].
+    chosen: usize,
+    all_down: bool,
+    addresses: Vec<IpAddr>,
+    ttl: u32,
+}
+
+/// One server's addresses of one family with their health.
+struct FamilyServer<'a> {
+    name: &'a str,
+    addresses: Vec<(IpAddr, Health)>,
+}
+
+/// The servers of a record that have addresses of one family, in list order.
+struct FamilyView<'a> {
+    servers: Vec<FamilyServer<'a>>,
+}
+
+impl<'a> FamilyView<'a> {
+    fn new(record: &'a Record, family: Family, health: &[Vec<Health>]) -> Self {
+        let servers = record
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(s, server)| FamilyServer {
+                name: &server.name,
+                addresses: server
+                    .addresses
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, address)| Family::of(address) == family)
+                    .map(|(a, address)| (*address, health_at(health, s, a)))
+                    .collect(),
+            })
+            .filter(|server| !server.addresses.is_empty())
+            .collect();
+        FamilyView { servers }
+    }
+
+    /// All addresses (sorted, deduplicated) whose health is `wanted`.
+    fn addresses_in(&self, wanted: Health) -> Vec<IpAddr> {
+        let mut found: Vec<IpAddr> = self
+            .servers
+            .iter()
+            .flat_map(|server| server.addresses.iter())
+            .filter(|(_, health)| *health == wanted)
+            .map(|(address, _)| *address)
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    }
+
+    /// The first server with at least one address up.
+    fn first_up(&self) -> Option<usize> {
+        self.servers.iter().position(|server| {
+            server
+                .addresses
+                .iter()
+                .any(|(_, health)| *health == Health::Up)
+        })
+    }
+
+    fn contains(&self, address: &IpAddr) -> bool {
+        self.servers
+            .iter()
+            .any(|server| server.addresses.iter().any(|(a, _)| a == address))
+    }
+
+    /// The published addresses that belong to no server of the record.
+    fn foreign(&self, published: &[IpAddr]) -> Vec<IpAddr> {
+        let mut foreign: Vec<IpAddr> = published
+            .iter()
+            .filter(|address| !self.contains(address))
+            .copied()
+            .collect();
+        foreign.sort();
+        foreign.dedup();
+        foreign
+    }
+
+    /// The first server holding every published address, if one does.
+    fn owner_of(&self, published: &[IpAddr]) -> Option<usize> {
+        self.servers.iter().position(|server| {
+            published
+                .iter()
+                .all(|p| server.addresses.iter().any(|(a, _)| a == p))
+        })
+    }
+
+    /// Why the published RRset must change; `None` when it is in sync.
+    fn reason(
+        &self,
+        desired: &Desired,
+        published: Option<&AddressRrset>,
+        foreign: Vec<IpAddr>,
+    ) -> Option<PublishReason> {
+        let published = match published {
+            Some(p) if !p.addresses.is_empty() => p,
+            _ => return Some(PublishReason::Missing),
+        };
+        let mut published_addresses = published.addresses.clone();
+        published_addresses.sort();
+        published_addresses.dedup();
+        if published_addresses == desired.addresses {
+            return (published.ttl != desired.ttl).then_some(PublishReason::TtlDiffers {
+                published: published.ttl,
+                configured: desired.ttl,
+            });
+        }
+        let to = self.servers[desired.chosen].name.to_owned();
+        if desired.all_down {
+            return Some(PublishReason::AllDownFirst { server: to });
+        }
+        if !foreign.is_empty() {
+            return Some(PublishReason::Takeover { foreign });
+        }
+        Some(match self.owner_of(&published_addresses) {
+            None => PublishReason::Mixed,
+            Some(owner) if owner > desired.chosen => PublishReason::Failback { to },
+            Some(owner) if owner < desired.chosen => PublishReason::Failover {
+                down: self.servers[..desired.chosen]
+                    .iter()
+                    .map(|server| server.name.to_owned())
+                    .collect(),
+                to,
+            },
+            Some(_) => PublishReason::AddressesChanged { server: to },
+        })
+    }
+}
+
+/// The health of address `a` of server `s`; missing entries count as unknown,
+/// so a short table can only delay a change, never cause one.
+fn health_at(health: &[Vec<Health>], s: usize, a: usize) -> Health {
+    health
+        .get(s)
+        .and_then(|server| server.get(a))
+        .copied()
+        .unwrap_or(Health::Unknown)
+}
+
+#[cfg(test)]
+#[path = "decision_tests.rs"]
+mod tests;

@@ -1,0 +1,296 @@
+//! Unit tests of the engine, driven by a fake clock (a base `Instant` plus offsets).
+
+use std::time::Duration;
+
+use super::*;
+use crate::engine::test_support::{config, ip, named_record, record, rrset, server};
+use crate::engine::{confirm_delay, FamilyDecision, PublishReason};
+use crate::family::Family;
+
+const W1_V4: &str = "192.0.2.1";
+const W1_V6: &str = "2001:db8::1";
+const W2_V4: &str = "192.0.2.2";
+const W2_V6: &str = "2001:db8::2";
+const INTERVAL: Duration = Duration::from_secs(10);
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// One dual-stack record: web1 then web2 (interval 10 s, rise 2, fall 3).
+fn dual_stack() -> Config {
+    config(vec![record(vec![
+        server("web1", &[W1_V4, W1_V6]),
+        server("web2", &[W2_V4, W2_V6]),
+    ])])
+}
+
+fn id_of(engine: &Engine, record_index: usize, address: &str) -> TargetId {
+    engine
+        .targets()
+        .find(|t| t.record_index == record_index && t.address == ip(address))
+        .map(|t| t.id)
+        .expect("address is a target")
+}
+
+/// Runs one check of `address` (record 0) starting when it is due and
+/// lasting `duration`; returns the change of health and the finish time.
+fn check(
+    engine: &mut Engine,
+    address: &str,
+    success: bool,
+    duration: Duration,
+) -> (Option<HealthChange>, Instant) {
+    let id = id_of(engine, 0, address);
+    let started = engine.next_due(id);
+    let finished = started + duration;
+    (engine.observe(id, success, started, finished), finished)
+}
+
+/// Checks every address of record 0 `times` times with these results.
+fn check_all(engine: &mut Engine, results: &[(&str, bool)], times: usize) {
+    for _ in 0..times {
+        for (address, success) in results {
+            check(engine, address, *success, ms(5));
+        }
+    }
+}
+
+const ALL_UP: [(&str, bool); 4] = [(W1_V4, true), (W1_V6, true), (W2_V4, true), (W2_V6, true)];
+
+#[test]
+fn one_target_per_record_and_address() {
+    let shared = "192.0.2.50";
+    let config = config(vec![
+        named_record("a.example.test.", vec![server("web1", &[shared, W1_V6])]),
+        named_record(
+            "b.example.test.",
+            vec![server("web1", &[shared]), server("web9", &[shared, W2_V4])],
+        ),
+    ]);
+    let engine = Engine::new(&config, Instant::now());
+    let listed: Vec<(usize, &str, IpAddr)> = engine
+        .targets()
+        .map(|t| (t.record_index, t.server, t.address))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (0, "web1", ip(shared)),
+            (0, "web1", ip(W1_V6)),
+            (1, "web1", ip(shared)),
+            (1, "web9", ip(W2_V4)),
+        ]
+    );
+    let target = engine.target(id_of(&engine, 1, W2_V4));
+    assert_eq!(target.record.name.to_string(), "b.example.test.");
+    assert_eq!(engine.records().len(), 2);
+}
+
+#[test]
+fn the_same_address_in_two_records_is_checked_separately() {
+    let shared = "192.0.2.50";
+    let config = config(vec![
+        named_record("a.example.test.", vec![server("web1", &[shared])]),
+        named_record("b.example.test.", vec![server("web1", &[shared])]),
+    ]);
+    let base = Instant::now();
+    let mut engine = Engine::new(&config, base);
+    let (a, b) = (id_of(&engine, 0, shared), id_of(&engine, 1, shared));
+    assert_ne!(a, b);
+    engine.observe(a, true, base, base + ms(1));
+    let change = engine.observe(a, true, base + ms(20), base + ms(21));
+    assert_eq!(change.map(|c| c.record_index), Some(0));
+    assert_eq!(engine.health(a), Health::Up);
+    assert_eq!(engine.health(b), Health::Unknown);
+    assert!(engine.is_warm(0));
+    assert!(!engine.is_warm(1));
+}
+
+#[test]
+fn every_first_check_is_due_at_start() {
+    let base = Instant::now();
+    let engine = Engine::new(&dual_stack(), base);
+    assert!(engine.targets().all(|t| engine.next_due(t.id) == base));
+    assert_eq!(engine.soonest_due(), Some((id_of(&engine, 0, W1_V4), base)));
+    assert_eq!(Engine::new(&config(vec![]), base).soonest_due(), None);
+}
+
+#[test]
+fn soonest_due_follows_the_schedules() {
+    let base = Instant::now();
+    let mut engine = Engine::new(&dual_stack(), base);
+    check_all(&mut engine, &ALL_UP, 2);
+    // All settled up: the earliest cadence slot is the one checked first.
+    let (id, due) = engine.soonest_due().expect("targets");
+    assert!(engine.targets().all(|t| engine.next_due(t.id) >= due));
+    assert_eq!(engine.target(id).address, ip(W1_V4));
+}
+
+#[test]
+fn warm_up_waits_for_every_address_and_full_evidence() {
+    let mut engine = Engine::new(&dual_stack(), Instant::now());
+    let nothing = [None, None];
+    assert_eq!(check(&mut engine, W1_V4, true, ms(5)).0, None);
+    let up = check(&mut engine, W1_V4, true, ms(5))
+        .0
+        .expect("rise 2 reached");
+    assert_eq!((up.from, up.to), (Health::Unknown, Health::Up));
+    assert!(matches!(
+        engine.decide(0, nothing).v4,
+        FamilyDecision::WarmingUp { .. }
+    ));
+    // Unknown -> Down needs `fall` (3) failures.
+    assert_eq!(check(&mut engine, W2_V4, false, TIMEOUT).0, None);
+    assert_eq!(check(&mut engine, W2_V4, false, TIMEOUT).0, None);
+    let down = check(&mut engine, W2_V4, false, TIMEOUT)
+        .0
+        .expect("fall 3 reached");
+    assert_eq!((down.from, down.to), (Health::Unknown, Health::Down));
+    // IPv4 is fully known now; IPv6 is not.
+    let decision = engine.decide(0, nothing);
+    assert_eq!(
+        decision.v4.publish().map(|p| p.reason.clone()),
+        Some(PublishReason::Missing)
+    );
+    assert!(matches!(decision.v6, FamilyDecision::WarmingUp { .. }));
+    assert!(!engine.is_warm(0));
+    check_all(&mut engine, &[(W1_V6, true), (W2_V6, true)], 2);
+    assert!(engine.is_warm(0));
+}
+
+#[test]
+fn health_change_names_record_server_and_address() {
+    let mut engine = Engine::new(&dual_stack(), Instant::now());
+    check(&mut engine, W2_V6, true, ms(5));
+    let change = check(&mut engine, W2_V6, true, ms(5)).0.expect("up");
+    assert_eq!(
+        change,
+        HealthChange {
+            record_index: 0,
+            record: Name::from_ascii("www.example.test.").unwrap(),
+            server: "web2".into(),
+            address: ip(W2_V6),
+            from: Health::Unknown,
+            to: Health::Up,
+        }
+    );
+    assert_eq!(
+        change.to_string(),
+        "www.example.test. server web2 address 2001:db8::2: unknown -> up"
+    );
+}
+
+#[test]
+fn failover_is_confirmed_quickly_then_checks_return_to_cadence() {
+    let base = Instant::now();
+    let mut engine = Engine::new(&dual_stack(), base);
+    check_all(&mut engine, &ALL_UP, 2);
+    let a = rrset(&[W1_V4], 60);
+    let aaaa = rrset(&[W1_V6], 60);
+    assert!(matches!(
+        engine.decide(0, [Some(&a), Some(&aaaa)]).v4,
+        FamilyDecision::InSync { .. }
+    ));
+
+    // web1's IPv4 address dies: its checks now time out.
+    let id = id_of(&engine, 0, W1_V4);
+    let first_failure = engine.next_due(id);
+    let (change, finished) = check(&mut engine, W1_V4, false, TIMEOUT);
+    assert_eq!(change, None);
+    assert_eq!(engine.next_due(id), finished + confirm_delay(INTERVAL));
+    check(&mut engine, W1_V4, false, TIMEOUT);
+    let verdict_start = engine.next_due(id);
+    let (change, verdict) = check(&mut engine, W1_V4, false, TIMEOUT);
+    assert_eq!(change.map(|c| c.to), Some(Health::Down));
+    // Three timeouts plus two confirmation pauses, not three intervals.
+    assert_eq!(
+        verdict - first_failure,
+        TIMEOUT * 3 + confirm_delay(INTERVAL) * 2
+    );
+    assert_eq!(engine.next_due(id), verdict_start + INTERVAL);
+
+    let decision = engine.decide(0, [Some(&a), Some(&aaaa)]);
+    let publish = decision.v4.publish().expect("A moves");
+    assert_eq!(
+        (publish.server.as_str(), publish.addresses.clone()),
+        ("web2", vec![ip(W2_V4)])
+    );
+    assert_eq!(
+        publish.reason.to_string(),
+        "web1 is down, web2 is the first server up"
+    );
+    assert!(
+        matches!(decision.v6, FamilyDecision::InSync { .. }),
+        "AAAA stays"
+    );
+
+    // web1 recovers: two quick successes and traffic swings back.
+    let moved = rrset(&[W2_V4], 60);
+    check(&mut engine, W1_V4, true, ms(5));
+    assert!(
+        engine.next_due(id) < verdict_start + INTERVAL * 2,
+        "confirming"
+    );
+    let change = check(&mut engine, W1_V4, true, ms(5)).0;
+    assert_eq!(
+        change.map(|c| (c.from, c.to)),
+        Some((Health::Down, Health::Up))
+    );
+    let back = engine.decide(0, [Some(&moved), Some(&aaaa)]);
+    assert_eq!(
+        back.family(Family::V4)
+            .publish()
+            .map(|p| p.reason.to_string()),
+        Some("failback: web1 is up again".into())
+    );
+}
+
+#[test]
+fn a_single_failure_while_up_does_not_move_dns() {
+    let mut engine = Engine::new(&dual_stack(), Instant::now());
+    check_all(&mut engine, &ALL_UP, 2);
+    check(&mut engine, W1_V4, false, TIMEOUT);
+    check(&mut engine, W1_V4, false, TIMEOUT);
+    check(&mut engine, W1_V4, true, ms(5));
+    check(&mut engine, W1_V4, false, TIMEOUT);
+    assert_eq!(engine.health(id_of(&engine, 0, W1_V4)), Health::Up);
+    let a = rrset(&[W1_V4], 60);
+    assert!(matches!(
+        engine.decide(0, [Some(&a), None]).v4,
+        FamilyDecision::InSync { .. }
+    ));
+}
+
+#[test]
+fn connection_lost_forces_a_check_of_an_up_address_once_per_interval() {
+    let base = Instant::now();
+    let mut engine = Engine::new(&dual_stack(), base);
+    let id = id_of(&engine, 0, W1_V4);
+    assert!(
+        !engine.connection_lost(id, base + ms(1)),
+        "unknown: already checked quickly"
+    );
+    check_all(&mut engine, &ALL_UP, 2);
+    let reset = engine.next_due(id) - ms(4_000);
+    assert!(engine.connection_lost(id, reset));
+    assert_eq!(engine.next_due(id), reset);
+    engine.observe(id, true, reset, reset + ms(5));
+    assert_eq!(engine.next_due(id), reset + INTERVAL);
+    assert!(!engine.connection_lost(id, reset + ms(50)));
+    assert!(!engine.connection_lost(id, reset + INTERVAL - ms(1)));
+    assert_eq!(engine.next_due(id), reset + INTERVAL);
+}
+
+#[test]
+fn connection_lost_is_ignored_for_a_down_address() {
+    let base = Instant::now();
+    let mut engine = Engine::new(&dual_stack(), base);
+    check_all(&mut engine, &[(W2_V4, false)], 3);
+    let id = id_of(&engine, 0, W2_V4);
+    assert_eq!(engine.health(id), Health::Down);
+    let due = engine.next_due(id);
+    assert!(!engine.connection_lost(id, due - ms(1_000)));
+    assert_eq!(engine.next_due(id), due);
+}
