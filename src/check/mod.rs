@@ -1,1 +1,30 @@
-//! Health checks.
+//! Health checks: is one address of one server answering?
+//!
+//! A [`Checker`] owns the checks of one address. Each [`Checker::check`] opens
+//! a new connection, so the whole path is tested every time, and is bounded by
+//! the target's timeout:
+//!
+//! - **tcp**: the connection is accepted.
+//! - **http / https**: a `GET` whose status is one of the expected codes and
+//!   whose body (its first [`crate::config::MAX_BODY_BYTES`]) contains the
+//!   expected text, if any. HTTPS uses rustls with the system's trusted roots,
+//!   plus a `tls_ca_file`, or accepts any certificate with `tls_verify: false`.
+//!
+//! The connection of a passed check is kept open and watched
+//! ([`Checker::connection_lost`]): a crashed server's kernel closes it at once,
+//! which is noticed well before the next check is due.
+
+mod accept_any;
+mod body;
+mod checker;
+mod error;
+mod http;
+mod outcome;
+mod tcp;
+mod tls;
+mod watch;
+
+pub use checker::{Checker, Target};
+pub use error::CheckSetupError;
+pub use outcome::Outcome;
+pub use tls::TlsContexts;

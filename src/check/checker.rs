@@ -1,0 +1,156 @@
+//! The checker of one address: runs its check again and again and watches the
+//! connection of the last passed check.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::error::CheckSetupError;
+use super::http::HttpProbe;
+use super::outcome::{timed_out, Outcome, Step};
+use super::tcp;
+use super::tls::TlsContexts;
+use super::watch::{FalseAlarms, KeptConnection};
+use crate::config::CheckSpec;
+
+/// Everything needed to check one address.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The address to connect to, IPv4 or IPv6.
+    pub address: IpAddr,
+    /// How to check it (shared by all addresses of a record).
+    pub check: Arc<CheckSpec>,
+    /// The Host header when the check names none: the record name without its trailing dot.
+    pub default_host: String,
+    /// The most one check may take, connecting and TLS included.
+    pub timeout: Duration,
+}
+
+/// A check that passed, before it is timed.
+pub(crate) struct Passed {
+    /// Short detail for the outcome.
+    pub(crate) detail: String,
+    /// The connection to watch, if it can stay open.
+    pub(crate) kept: Option<KeptConnection>,
+}
+
+/// A check prepared from its configuration.
+enum Probe {
+    Tcp { port: u16 },
+    Http(Box<HttpProbe>),
+}
+
+/// Checks one address again and again. Keeps the connection of the last passed
+/// check open, so that a crash of the server is noticed at once (see
+/// [`Checker::connection_lost`]).
+///
+/// A checker spawns no task: dropping it closes everything it holds.
+pub struct Checker {
+    target: Target,
+    probe: Probe,
+    kept: Option<KeptConnection>,
+    false_alarms: FalseAlarms,
+}
+
+impl Checker {
+    /// Prepares the checks of `target`; fails when the configuration cannot work,
+    /// e.g. an unreadable `tls_ca_file`.
+    pub fn new(target: Target, tls: &TlsContexts) -> Result<Checker, CheckSetupError> {
+        let probe = match target.check.as_ref() {
+            CheckSpec::Tcp { port } => Probe::Tcp { port: *port },
+            CheckSpec::Http(spec) => {
+                Probe::Http(Box::new(HttpProbe::new(spec, &target.default_host, tls)?))
+            }
+        };
+        Ok(Checker {
+            target,
+            probe,
+            kept: None,
+            false_alarms: FalseAlarms::default(),
+        })
+    }
+
+    /// The address this checker checks.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Runs one check on a new connection, dropping the connection kept from the
+    /// previous one. Takes at most the target's timeout; never panics.
+    pub async fn check(&mut self) -> Outcome {
+        let kept_survived = self.kept.take().is_some();
+        self.false_alarms.check_started(kept_survived);
+        let started = Instant::now();
+        let timeout = self.target.timeout;
+        let mut step = Step::Connecting;
+        let result =
+            tokio::time::timeout(timeout, self.probe.run(self.target.address, &mut step)).await;
+        let elapsed = started.elapsed();
+        let outcome = match result {
+            Ok(Ok(passed)) => {
+                self.kept = passed.kept;
+                Outcome::healthy(passed.detail, elapsed)
+            }
+            Ok(Err(detail)) => Outcome::unhealthy(detail, elapsed),
+            Err(_) => Outcome::unhealthy(timed_out(timeout, step), elapsed),
+        };
+        if self.false_alarms.check_finished(outcome.healthy) {
+            tracing::info!(
+                address = %self.target.address,
+                "the server closes idle connections by itself; no longer watching them, crashes are noticed by the regular checks",
+            );
+        }
+        if !self.false_alarms.watching() {
+            self.kept = None;
+        }
+        outcome
+    }
+
+    /// Resolves when the server closes or resets the connection kept from the
+    /// last passed check; stays pending forever when no connection is kept.
+    ///
+    /// Meant to be raced (`select!`) against the check interval: when it
+    /// resolves, check again at once. Cancel-safe. It resolves once per kept
+    /// connection; afterwards it stays pending until a check keeps a new one.
+    pub async fn connection_lost(&mut self) {
+        let Some(kept) = &mut self.kept else {
+            return std::future::pending().await;
+        };
+        kept.closed().await;
+        self.kept = None;
+        self.false_alarms.connection_lost();
+    }
+
+    /// Whether a connection from the last passed check is kept and watched.
+    pub fn is_watching(&self) -> bool {
+        self.kept.is_some()
+    }
+}
+
+impl fmt::Debug for Checker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Checker")
+            .field("target", &self.target)
+            .field("watching", &self.is_watching())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Probe {
+    /// Runs one check against `address`; the caller bounds the time.
+    async fn run(&self, address: IpAddr, step: &mut Step) -> Result<Passed, String> {
+        match self {
+            Probe::Tcp { port } => {
+                let stream = tcp::connect(SocketAddr::new(address, *port)).await?;
+                Ok(Passed {
+                    detail: "connected".to_owned(),
+                    kept: Some(KeptConnection::Tcp(stream)),
+                })
+            }
+            Probe::Http(probe) => probe.run(address, step).await,
+        }
+    }
+}
