@@ -1,8 +1,8 @@
 //! Configuration: the YAML file, validated into [`Config`].
 //!
 //! Loading goes in two steps. The text is parsed into a tree of located YAML
-//! nodes ([`node`]); the tree is then validated table by table into the model
-//! types ([`model`]), applying `defaults:` to every record. Validation does not
+//! nodes; the tree is then validated table by table into the model types
+//! below, applying `defaults:` to every record. Validation does not
 //! stop at the first mistake: every problem is collected and reported at once,
 //! each as `FILE:LINE:COLUMN: field.path: message` (see [`Problem`]).
 //!
@@ -24,6 +24,8 @@ mod report;
 mod scalar;
 mod settings;
 mod table;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 

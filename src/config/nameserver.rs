@@ -41,7 +41,7 @@ pub(super) fn read_nameserver(
         "address",
         "give the IP address of the primary nameserver, e.g. 127.0.0.1:53",
         report,
-        |node| socket_address(scalar::string(node)?),
+        |node| socket_address(&scalar::non_empty_string(node)?),
     );
     let key = read_key_source(&table, report);
     let transport = table

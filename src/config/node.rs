@@ -9,6 +9,7 @@
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::options::AliasLimits;
 use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter, Spanned, UserMessageFormatter};
 
 /// A 1-based line and column in the file.
@@ -46,12 +47,21 @@ pub(super) struct SyntaxError {
     pub message: String,
 }
 
-/// Parses `text` as one YAML document.
+/// Most events that aliases may replay in one file. A configuration sharing a
+/// check or a server list between hundreds of records stays far below this; an
+/// alias bomb is stopped here quickly instead of after the library's default million.
+const MAX_REPLAYED_ALIAS_EVENTS: usize = 100_000;
+
+/// Parses `text` as one YAML document. Repeated keys are passed through so that
+/// validation reports them with the other problems; `yes`/`no` stay strings.
 pub(super) fn read_document(text: &str) -> Result<Node, SyntaxError> {
+    let mut alias_limits = AliasLimits::default();
+    alias_limits.max_total_replayed_events = MAX_REPLAYED_ALIAS_EVENTS;
     let options = serde_saphyr::options! {
         duplicate_keys: DuplicateKeyPolicy::PassThrough,
         strict_booleans: true,
         with_snippet: false,
+        alias_limits: alias_limits,
     };
     serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|error| {
         let location = error.location();
@@ -70,13 +80,12 @@ pub(super) fn read_document(text: &str) -> Result<Node, SyntaxError> {
 /// Escapes control characters so a message stays on one line.
 fn without_control_characters(text: &str) -> String {
     text.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
             } else {
-                vec![c]
-            };
-            escaped
+                c.to_string()
+            }
         })
         .collect()
 }

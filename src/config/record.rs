@@ -10,8 +10,8 @@ use super::node::{Node, Position};
 use super::report::{item_path, Report};
 use super::scalar;
 use super::settings::{CheckSetting, Settings, SETTING_KEYS};
-use super::table::Table;
-use super::{Record, Server};
+use super::table::{Reported, Table};
+use super::{CheckSpec, Record, Server};
 
 /// Keys of a record that are not settings.
 const RECORD_OWN_KEYS: &[&str] = &["name", "zone", "takeover", "servers"];
@@ -53,20 +53,54 @@ pub(super) fn read_record(
         report,
         record_name,
     );
-    let zone = table.parse("zone", report, scalar::domain_name);
-    if let (Some(name), Ok(Some(zone))) = (&name, &zone) {
-        if !zone.zone_of(name) {
-            let position = table
-                .get("zone")
-                .map_or(table.position(), |node| node.position);
-            let message = format!("{name} is not inside zone {zone}: give the zone that holds the name, or leave zone out to find it with an SOA query");
-            report.add(position, &table.field("zone"), message);
-        }
-    }
+    let zone = read_zone(&table, name.as_ref(), report);
     let takeover = table.parse("takeover", report, scalar::boolean);
     let servers = read_servers(&table, report);
     let settings = defaults.overridden_by(&table, report);
-    let check = match settings.check {
+    let check = required_check(settings.check, &table, report);
+    let name_position = table.get("name").map(|node| node.position);
+    let record = match (name.clone(), zone, takeover, servers, check) {
+        (Some(name), Ok(zone), Ok(takeover), Some(servers), Some(check)) => Some(Record {
+            name,
+            zone,
+            ttl: settings.ttl,
+            servers,
+            check,
+            timing: settings.timing,
+            when_all_down: settings.when_all_down,
+            takeover: takeover.unwrap_or(false),
+        }),
+        _ => None,
+    };
+    ReadRecord {
+        name: name.zip(name_position),
+        record,
+    }
+}
+
+/// `zone:`, which must hold the record's name.
+fn read_zone(
+    table: &Table,
+    name: Option<&Name>,
+    report: &mut Report,
+) -> Result<Option<Name>, Reported> {
+    let zone = table.parse("zone", report, scalar::domain_name)?;
+    if let (Some(name), Some(zone), Some(node)) = (name, &zone, table.get("zone")) {
+        if !zone.zone_of(name) {
+            let message = format!(
+                "{name} is not inside zone {zone}: give the zone that holds the name, \
+                 or leave zone out to find it with an SOA query"
+            );
+            report.add(node.position, &table.field("zone"), message);
+            return Err(Reported);
+        }
+    }
+    Ok(zone)
+}
+
+/// The record's check, its own or inherited; reported when there is none.
+fn required_check(check: CheckSetting, table: &Table, report: &mut Report) -> Option<CheckSpec> {
+    match check {
         CheckSetting::Valid(check) => Some(check),
         CheckSetting::Invalid => None,
         CheckSetting::Absent => {
@@ -74,23 +108,6 @@ pub(super) fn read_record(
             report.add(table.position(), &table.field("check"), message);
             None
         }
-    };
-    let name_position = table.get("name").map(|node| node.position);
-    let record = (|| {
-        Some(Record {
-            name: name.clone()?,
-            zone: zone.ok()?,
-            ttl: settings.ttl,
-            servers: servers?,
-            check: check?,
-            timing: settings.timing,
-            when_all_down: settings.when_all_down,
-            takeover: takeover.ok()?.unwrap_or(false),
-        })
-    })();
-    ReadRecord {
-        name: name.zip(name_position),
-        record,
     }
 }
 
