@@ -72,22 +72,9 @@ pub(super) fn read_document(text: &str) -> Result<Node, SyntaxError> {
         let message = UserMessageFormatter.format_message(error.without_snippet());
         SyntaxError {
             position,
-            message: format!("invalid YAML: {}", without_control_characters(&message)),
+            message: format!("invalid YAML: {message}"),
         }
     })
-}
-
-/// Escapes control characters so a message stays on one line.
-fn without_control_characters(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 impl Node {

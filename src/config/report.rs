@@ -13,10 +13,11 @@ pub(super) struct Report {
 }
 
 impl Report {
-    /// Records that `field` at `position` is wrong, and why.
+    /// Records that `field` at `position` is wrong, and why. Control characters
+    /// are escaped so that every problem stays on one line.
     pub fn add(&mut self, position: Position, field: &str, message: impl Into<String>) {
-        self.findings
-            .push((position, field.to_string(), message.into()));
+        let (field, message) = (one_line(field), one_line(&message.into()));
+        self.findings.push((position, field, message));
     }
 
     /// Whether nothing has been found wrong.
@@ -52,4 +53,17 @@ pub(super) fn child_path(parent: &str, key: &str) -> String {
 /// The path of list item `index` of the list at `parent` (`parent[index]`).
 pub(super) fn item_path(parent: &str, index: usize) -> String {
     format!("{parent}[{index}]")
+}
+
+/// `text` with control characters (line breaks included) escaped.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

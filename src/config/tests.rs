@@ -460,3 +460,15 @@ fn durations_take_units_and_refuse_zero_and_more_than_a_day() {
         );
     }
 }
+
+#[test]
+fn every_problem_stays_on_one_line() {
+    let text = format!("{NAMESERVER}\"rec\\nords\": []\n");
+    let refuse = |_: &KeySource| Err("bad key\nsecond line".to_string());
+    let error = parse(&text, Path::new("test.yaml"), &refuse).expect_err("invalid");
+    assert_eq!(error.to_string().lines().count(), error.problems.len());
+    assert!(
+        error.to_string().contains("bad key\\nsecond line"),
+        "{error}"
+    );
+}
