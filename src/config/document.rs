@@ -1,0 +1,86 @@
+//! The whole file: `nameserver:`, `defaults:` and `records:`.
+
+use std::collections::HashMap;
+
+use super::nameserver::read_nameserver;
+use super::node::{Node, Position, Value};
+use super::record::read_record;
+use super::report::{item_path, Report};
+use super::scalar;
+use super::settings::{Settings, SETTING_KEYS};
+use super::table::Table;
+use super::{Config, KeySource};
+
+/// Top-level keys of the file.
+pub(super) const TOP_KEYS: &[&str] = &["nameserver", "defaults", "records"];
+
+/// Validates the document, reporting every problem; `None` when there is any.
+pub(super) fn read_config(
+    root: &Node,
+    check_key: &dyn Fn(&KeySource) -> Result<(), String>,
+    report: &mut Report,
+) -> Option<Config> {
+    if root.value == Value::Null {
+        let message = "the file is empty: it must hold at least nameserver: and records:";
+        report.add(Position { line: 1, column: 1 }, "(document)", message);
+        return None;
+    }
+    let table = Table::read(root, "", TOP_KEYS, report)?;
+    let nameserver = table.required(
+        "nameserver",
+        "give the primary nameserver's address and TSIG key",
+        report,
+        Ok,
+    );
+    let nameserver =
+        nameserver.and_then(|node| read_nameserver(node, "nameserver", check_key, report));
+    let defaults = match table.get("defaults") {
+        None => Settings::built_in(),
+        Some(node) => match Table::read(node, "defaults", SETTING_KEYS, report) {
+            Some(defaults) => Settings::built_in().overridden_by(&defaults, report),
+            None => Settings::built_in(),
+        },
+    };
+    let records = read_records(&table, &defaults, report);
+    Some(Config {
+        nameserver: nameserver?,
+        records: records?,
+    })
+}
+
+/// `records:`: a non-empty list of records with distinct names.
+fn read_records(
+    table: &Table,
+    defaults: &Settings,
+    report: &mut Report,
+) -> Option<Vec<super::Record>> {
+    let hint = "list the names to fail over, each with name, servers and check";
+    let nodes = table.required("records", hint, report, scalar::sequence)?;
+    if nodes.is_empty() {
+        let position = table
+            .get("records")
+            .map_or(table.position(), |node| node.position);
+        report.add(position, "records", format!("must not be empty; {hint}"));
+        return None;
+    }
+    let mut names = HashMap::new();
+    let mut records = Vec::with_capacity(nodes.len());
+    for (index, node) in nodes.iter().enumerate() {
+        let path = item_path("records", index);
+        let read = read_record(node, &path, defaults, report);
+        if let Some((name, position)) = read.name {
+            let key = name.to_lowercase().to_ascii();
+            if let Some(first) = names.get(&key) {
+                let message = format!(
+                    "record {name} is already defined at {first}; each name may appear once \
+                     (names are compared without regard to case)"
+                );
+                report.add(position, &format!("{path}.name"), message);
+            } else {
+                names.insert(key, path.clone());
+            }
+        }
+        records.push(read.record);
+    }
+    records.into_iter().collect()
+}

@@ -1,0 +1,158 @@
+//! Settings a record may take from `defaults:` or override: TTL, check timing,
+//! the check itself and the all-down policy.
+
+use std::time::Duration;
+
+use humantime::format_duration;
+
+use super::check::read_check;
+use super::report::Report;
+use super::scalar;
+use super::table::Table;
+use super::{AllDownPolicy, CheckSpec, Timing};
+
+/// Keys of the settings, in `defaults:` and in each record.
+pub(super) const SETTING_KEYS: &[&str] = &[
+    "ttl",
+    "interval",
+    "timeout",
+    "fall",
+    "rise",
+    "check",
+    "when_all_down",
+];
+/// TTL of the published records when none is given, in seconds.
+pub const DEFAULT_TTL: u32 = 30;
+/// Largest TTL allowed (RFC 2181 §8: 2^31 - 1).
+pub const MAX_TTL: u32 = 2_147_483_647;
+/// Time between two checks of an address when none is given.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+/// Time one check may take when none is given.
+pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_millis(500);
+/// Consecutive failures before an address is down, when not given.
+pub const DEFAULT_FALL: u32 = 2;
+/// Consecutive successes before an address is up again, when not given.
+pub const DEFAULT_RISE: u32 = 2;
+/// Largest `fall` and `rise` allowed.
+pub const MAX_THRESHOLD: u32 = 100;
+
+const ALL_DOWN_POLICIES: &[(&str, AllDownPolicy)] = &[
+    ("keep", AllDownPolicy::Keep),
+    ("first", AllDownPolicy::First),
+];
+
+/// The check a table ends up with.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum CheckSetting {
+    /// Neither this table nor the one it inherits from gives a check.
+    Absent,
+    /// A check is given but wrong (already reported).
+    Invalid,
+    /// A valid check.
+    Valid(CheckSpec),
+}
+
+/// The timing values a table gives itself (`None`: not given or invalid).
+struct GivenTiming {
+    interval: Option<Duration>,
+    timeout: Option<Duration>,
+    fall: Option<u32>,
+    rise: Option<u32>,
+}
+
+/// The effective settings of `defaults:` or of one record.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Settings {
+    pub ttl: u32,
+    pub timing: Timing,
+    pub when_all_down: AllDownPolicy,
+    pub check: CheckSetting,
+}
+
+impl Settings {
+    /// The built-in defaults, used where `defaults:` gives nothing.
+    pub fn built_in() -> Settings {
+        Settings {
+            ttl: DEFAULT_TTL,
+            timing: Timing {
+                interval: DEFAULT_INTERVAL,
+                timeout: DEFAULT_CHECK_TIMEOUT,
+                fall: DEFAULT_FALL,
+                rise: DEFAULT_RISE,
+            },
+            when_all_down: AllDownPolicy::default(),
+            check: CheckSetting::Absent,
+        }
+    }
+
+    /// The settings of `table`, each falling back to `self` when not given (or invalid).
+    /// A given `check` replaces the inherited one as a whole.
+    pub fn overridden_by(&self, table: &Table, report: &mut Report) -> Settings {
+        let threshold = |node| scalar::integer(node, 1u32, MAX_THRESHOLD);
+        let timing = GivenTiming {
+            interval: table.optional("interval", report, scalar::duration),
+            timeout: table.optional("timeout", report, scalar::duration),
+            fall: table.optional("fall", report, threshold),
+            rise: table.optional("rise", report, threshold),
+        };
+        let check = match table.get("check") {
+            None => self.check.clone(),
+            Some(node) => match read_check(node, &table.field("check"), report) {
+                Some(check) => CheckSetting::Valid(check),
+                None => CheckSetting::Invalid,
+            },
+        };
+        let settings = Settings {
+            ttl: table
+                .optional("ttl", report, |node| scalar::integer(node, 1u32, MAX_TTL))
+                .unwrap_or(self.ttl),
+            timing: Timing {
+                interval: timing.interval.unwrap_or(self.timing.interval),
+                timeout: timing.timeout.unwrap_or(self.timing.timeout),
+                fall: timing.fall.unwrap_or(self.timing.fall),
+                rise: timing.rise.unwrap_or(self.timing.rise),
+            },
+            when_all_down: table
+                .optional("when_all_down", report, |node| {
+                    scalar::keyword(node, ALL_DOWN_POLICIES)
+                })
+                .unwrap_or(self.when_all_down),
+            check,
+        };
+        let given_but_invalid =
+            |key: &str, value: Option<Duration>| table.get(key).is_some() && value.is_none();
+        if !given_but_invalid("interval", timing.interval)
+            && !given_but_invalid("timeout", timing.timeout)
+        {
+            settings.check_timeout_fits_interval(table, report);
+        }
+        settings
+    }
+
+    /// A check must finish before the next one starts. Reported where this table
+    /// sets `timeout` or `interval`; inherited values were checked where they were set.
+    fn check_timeout_fits_interval(&self, table: &Table, report: &mut Report) {
+        let Timing {
+            interval, timeout, ..
+        } = self.timing;
+        if timeout <= interval {
+            return;
+        }
+        let Some(key) = ["timeout", "interval"]
+            .into_iter()
+            .find(|key| table.get(key).is_some())
+        else {
+            return;
+        };
+        let position = table
+            .get(key)
+            .map_or(table.position(), |node| node.position);
+        let message = format!(
+            "timeout {} is longer than interval {}: a check must finish before the next one \
+             starts, so make timeout at most the interval",
+            format_duration(timeout),
+            format_duration(interval)
+        );
+        report.add(position, &table.field(key), message);
+    }
+}

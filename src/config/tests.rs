@@ -1,0 +1,474 @@
+//! Unit tests of configuration validation. The sample files under
+//! `tests/configs/` cover every kind of mistake line by line; these tests
+//! check the validated values and the rules behind the messages.
+
+use std::cell::RefCell;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use hickory_proto::rr::Name;
+
+use super::*;
+use crate::dns::{Transport, TsigAlgorithm};
+
+/// Accepts every key.
+fn any_key(_: &KeySource) -> Result<(), String> {
+    Ok(())
+}
+
+fn parse_ok(text: &str) -> Config {
+    parse(text, Path::new("test.yaml"), &any_key).unwrap_or_else(|error| panic!("{error}"))
+}
+
+fn problems(text: &str) -> Vec<Problem> {
+    match parse(text, Path::new("test.yaml"), &any_key) {
+        Ok(config) => panic!("should not load: {config:?}"),
+        Err(error) => error.problems,
+    }
+}
+
+fn name(text: &str) -> Name {
+    Name::from_str(text).expect("test name")
+}
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().expect("test address")
+}
+
+const ISSUE_EXAMPLE: &str = include_str!("../../tests/configs/valid/issue-example.yaml");
+const ANNOTATED_EXAMPLE: &str = include_str!("../../deploy/dnsfailover.example.yaml");
+
+/// The head of a file with a valid nameserver; records follow.
+const NAMESERVER: &str = "nameserver: { address: 127.0.0.1, key_file: /k }\n";
+
+#[test]
+fn the_issue_example_becomes_exactly_this_config() {
+    let server = |label: &str, addresses: &[&str]| Server {
+        name: label.to_string(),
+        addresses: addresses.iter().map(|text| ip(text)).collect(),
+    };
+    let expected = Config {
+        nameserver: Nameserver {
+            address: "127.0.0.1:53".parse().unwrap(),
+            key: KeySource::File {
+                path: PathBuf::from("/etc/dnsfailover/update.key"),
+                name: None,
+            },
+            transport: Transport::Tcp,
+            timeout: Duration::from_secs(2),
+        },
+        records: vec![Record {
+            name: name("www.example.test."),
+            zone: None,
+            ttl: 30,
+            servers: vec![
+                server("web1", &["192.0.2.10", "2001:db8::10"]),
+                server("web2", &["192.0.2.11", "2001:db8::11"]),
+                server("web3", &["192.0.2.12"]),
+            ],
+            check: CheckSpec::Http(HttpCheck {
+                scheme: HttpScheme::Http,
+                port: 80,
+                path: "/health".to_string(),
+                host: None,
+                expect_status: vec![200],
+                expect_body: Some("ok".to_string()),
+                tls_verify: true,
+                tls_server_name: None,
+                tls_ca_file: None,
+            }),
+            timing: Timing {
+                interval: Duration::from_secs(1),
+                timeout: Duration::from_millis(500),
+                fall: 2,
+                rise: 2,
+            },
+            when_all_down: AllDownPolicy::Keep,
+            takeover: false,
+        }],
+    };
+    assert_eq!(parse_ok(ISSUE_EXAMPLE), expected);
+}
+
+#[test]
+fn built_in_defaults_apply_without_a_defaults_section() {
+    let config = parse_ok(&format!(
+        "{NAMESERVER}records:\n  - name: www.example.test\n    check: {{ type: https }}\n    \
+         servers: [{{ name: a, addresses: [192.0.2.1] }}]\n"
+    ));
+    let record = &config.records[0];
+    assert_eq!(record.name, name("www.example.test."));
+    assert!(record.name.is_fqdn());
+    assert_eq!(record.ttl, DEFAULT_TTL);
+    assert_eq!(
+        record.timing,
+        Timing {
+            interval: DEFAULT_INTERVAL,
+            timeout: DEFAULT_CHECK_TIMEOUT,
+            fall: DEFAULT_FALL,
+            rise: DEFAULT_RISE,
+        }
+    );
+    assert_eq!(record.when_all_down, AllDownPolicy::Keep);
+    let CheckSpec::Http(check) = &record.check else {
+        panic!("an https check: {:?}", record.check);
+    };
+    assert_eq!(check.scheme, HttpScheme::Https);
+    assert_eq!(check.port, DEFAULT_HTTPS_PORT);
+    assert_eq!(check.path, DEFAULT_HTTP_PATH);
+    assert_eq!(check.expect_status, DEFAULT_EXPECT_STATUS);
+    assert!(check.tls_verify);
+    assert_eq!(config.nameserver.transport, Transport::Tcp);
+    assert_eq!(config.nameserver.timeout, DEFAULT_NAMESERVER_TIMEOUT);
+}
+
+#[test]
+fn a_record_overrides_each_default_and_inherits_the_rest() {
+    let config = parse_ok(&format!(
+        "{NAMESERVER}defaults:\n  ttl: 60\n  interval: 10s\n  timeout: 3s\n  fall: 4\n  rise: 5\n  \
+         when_all_down: first\n  check: {{ type: tcp, port: 22 }}\n\
+         records:\n  - name: a.example.test\n    servers: [{{ name: a, addresses: [192.0.2.1] }}]\n  \
+         - name: b.example.test\n    ttl: 5\n    interval: 1m30s\n    rise: 1\n    when_all_down: keep\n    \
+         servers: [{{ name: b, addresses: [192.0.2.2] }}]\n"
+    ));
+    let (a, b) = (&config.records[0], &config.records[1]);
+    assert_eq!((a.ttl, b.ttl), (60, 5));
+    assert_eq!(a.timing.interval, Duration::from_secs(10));
+    assert_eq!(b.timing.interval, Duration::from_secs(90));
+    assert_eq!(
+        (a.timing.timeout, b.timing.timeout),
+        (Duration::from_secs(3), Duration::from_secs(3))
+    );
+    assert_eq!((a.timing.fall, b.timing.fall), (4, 4));
+    assert_eq!((a.timing.rise, b.timing.rise), (5, 1));
+    assert_eq!(
+        (a.when_all_down, b.when_all_down),
+        (AllDownPolicy::First, AllDownPolicy::Keep)
+    );
+    assert_eq!(a.check, CheckSpec::Tcp { port: 22 });
+    assert_eq!(b.check, CheckSpec::Tcp { port: 22 });
+}
+
+#[test]
+fn a_record_check_replaces_the_default_check_without_merging_fields() {
+    let config = parse_ok(&format!(
+        "{NAMESERVER}defaults:\n  check: {{ type: http, port: 8080, path: /health, expect_body: ok }}\n\
+         records:\n  - name: www.example.test\n    check: {{ type: http }}\n    \
+         servers: [{{ name: a, addresses: [192.0.2.1] }}]\n"
+    ));
+    let CheckSpec::Http(check) = &config.records[0].check else {
+        panic!("an http check");
+    };
+    assert_eq!((check.port, check.path.as_str()), (DEFAULT_HTTP_PORT, "/"));
+    assert_eq!(check.expect_body, None);
+}
+
+#[test]
+fn anchors_aliases_and_merge_keys_are_resolved() {
+    let config = parse_ok(include_str!("../../tests/configs/valid/anchors.yaml"));
+    let (www, stat) = (&config.records[0], &config.records[1]);
+    assert_eq!(www.servers, stat.servers);
+    let CheckSpec::Http(check) = &stat.check else {
+        panic!("an http check");
+    };
+    assert_eq!((check.port, check.path.as_str()), (8080, "/health"));
+    assert_eq!(
+        config.nameserver.key,
+        KeySource::File {
+            path: PathBuf::from("/etc/dnsfailover/update.key"),
+            name: Some(name("failover-key.")),
+        }
+    );
+}
+
+#[test]
+fn an_inline_key_and_every_https_option_are_read() {
+    let config = parse_ok(include_str!(
+        "../../tests/configs/valid/inline-key-https.yaml"
+    ));
+    assert_eq!(
+        config.nameserver.key,
+        KeySource::Inline {
+            name: name("update-key."),
+            algorithm: TsigAlgorithm::HmacSha512,
+            secret_file: PathBuf::from("/etc/dnsfailover/update.secret"),
+        }
+    );
+    assert_eq!(
+        config.nameserver.address,
+        "[2001:db8::53]:5353".parse().unwrap()
+    );
+    assert_eq!(config.nameserver.transport, Transport::Udp);
+    let record = &config.records[0];
+    assert!(record.takeover);
+    assert_eq!(record.zone, Some(name("example.test.")));
+    assert_eq!(
+        record.name.to_ascii(),
+        "API.Example.Test.",
+        "case is kept as written"
+    );
+    let CheckSpec::Http(check) = &record.check else {
+        panic!("an https check");
+    };
+    assert_eq!(check.path, "/healthz?full=1");
+    assert_eq!(check.host.as_deref(), Some("api.example.test"));
+    assert_eq!(check.expect_status, vec![200, 204]);
+    assert!(!check.tls_verify);
+    assert_eq!(
+        check.tls_server_name.as_deref(),
+        Some("api.internal.example.test")
+    );
+    assert_eq!(
+        check.tls_ca_file.as_deref(),
+        Some(Path::new("/etc/dnsfailover/ca.pem"))
+    );
+}
+
+#[test]
+fn nameserver_addresses_take_every_documented_form() {
+    let cases = [
+        ("127.0.0.1", "127.0.0.1:53"),
+        ("127.0.0.1:5353", "127.0.0.1:5353"),
+        ("::1", "[::1]:53"),
+        ("2001:db8::53", "[2001:db8::53]:53"),
+        ("[2001:db8::53]", "[2001:db8::53]:53"),
+        ("[2001:db8::53]:5353", "[2001:db8::53]:5353"),
+    ];
+    for (text, expected) in cases {
+        let expected: SocketAddr = expected.parse().unwrap();
+        assert_eq!(nameserver::socket_address(text), Ok(expected), "{text}");
+    }
+}
+
+#[test]
+fn nameserver_addresses_that_are_refused_say_why() {
+    let cases = [
+        ("ns1.example.test", "the agent does not resolve names"),
+        ("ns1.example.test:53", "the agent does not resolve names"),
+        ("192.0.2.256", "is not a valid IP address"),
+        ("127.0.0.1:65536", "between 1 and 65535"),
+        ("127.0.0.1:0", "between 1 and 65535"),
+        ("127.0.0.1:dns", "between 1 and 65535"),
+        ("[2001:db8::53]:", "between 1 and 65535"),
+    ];
+    for (text, reason) in cases {
+        let message = nameserver::socket_address(text).expect_err(text);
+        assert!(message.contains(reason), "{text}: {message}");
+    }
+}
+
+/// Every table of the file, in flow style, with a `{path}` slot where a key can be added.
+const EVERY_TABLE: &str = "\
+nameserver: { address: 127.0.0.1, key: { name: k, algorithm: hmac-sha256, secret_file: /s{nameserver.key} }{nameserver} }
+defaults: { check: { type: https{defaults.check} }{defaults} }
+records: [ { name: www.example.test, check: { type: https{records[0].check} }, servers: [ { name: w, addresses: [192.0.2.1]{records[0].servers[0]} } ]{records[0]} } ]
+{}
+";
+
+/// The table paths that have a slot in [`EVERY_TABLE`] (`""` is the top level).
+const TABLE_PATHS: &[&str] = &[
+    "",
+    "nameserver",
+    "nameserver.key",
+    "defaults",
+    "defaults.check",
+    "records[0]",
+    "records[0].check",
+    "records[0].servers[0]",
+];
+
+/// [`EVERY_TABLE`] with `bogus: 1` added to the table at `target` (none when `None`).
+fn every_table_with_bogus_key_in(target: Option<&str>) -> String {
+    let mut text = EVERY_TABLE.to_string();
+    for path in TABLE_PATHS {
+        let slot = format!("{{{path}}}");
+        let addition = match (target == Some(path), path.is_empty()) {
+            (false, _) => "",
+            (true, true) => "bogus: 1",
+            (true, false) => ", bogus: 1",
+        };
+        text = text.replace(&slot, addition);
+    }
+    text
+}
+
+#[test]
+fn a_bogus_key_is_refused_in_every_table() {
+    parse_ok(&every_table_with_bogus_key_in(None));
+    for path in TABLE_PATHS {
+        let found = problems(&every_table_with_bogus_key_in(Some(path)));
+        assert_eq!(found.len(), 1, "{path}: {found:?}");
+        assert_eq!(found[0].field, report::child_path(path, "bogus"));
+        assert!(
+            found[0]
+                .message
+                .starts_with("unknown field `bogus`; expected one of: "),
+            "{path}: {}",
+            found[0].message
+        );
+    }
+}
+
+#[test]
+fn the_key_check_gets_the_validated_key_once() {
+    let seen = RefCell::new(Vec::new());
+    let record = |key: &KeySource| {
+        seen.borrow_mut().push(key.clone());
+        Ok(())
+    };
+    parse(ISSUE_EXAMPLE, Path::new("test.yaml"), &record).expect("loads");
+    let expected = KeySource::File {
+        path: PathBuf::from("/etc/dnsfailover/update.key"),
+        name: None,
+    };
+    assert_eq!(seen.into_inner(), vec![expected]);
+}
+
+#[test]
+fn a_refused_inline_key_is_reported_at_the_key_table_along_with_other_problems() {
+    let text = every_table_with_bogus_key_in(Some("records[0]"));
+    let refuse = |_: &KeySource| Err("cannot read /s: no such file".to_string());
+    let error = parse(&text, Path::new("test.yaml"), &refuse).expect_err("refused");
+    let lines: Vec<String> = error.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(
+        lines[0],
+        "test.yaml:1:40: nameserver.key: cannot read /s: no such file"
+    );
+    assert!(lines[1].starts_with("test.yaml:3:"), "{}", lines[1]);
+    assert!(lines[1].contains("records[0].bogus"), "{}", lines[1]);
+}
+
+#[test]
+fn the_key_check_is_skipped_when_the_key_itself_is_invalid() {
+    let text = ISSUE_EXAMPLE.replace("key_file: /etc/dnsfailover/update.key", "key_file: 7");
+    let called = RefCell::new(false);
+    let check = |_: &KeySource| {
+        *called.borrow_mut() = true;
+        Ok(())
+    };
+    let error = parse(&text, Path::new("test.yaml"), &check).expect_err("invalid key_file");
+    assert!(!*called.borrow());
+    assert_eq!(error.problems.len(), 1);
+    assert_eq!(error.problems[0].field, "nameserver.key_file");
+}
+
+#[test]
+fn problems_display_as_file_line_column_field_message_one_per_line() {
+    let error = ConfigError {
+        problems: vec![
+            Problem {
+                file: PathBuf::from("/etc/dnsfailover/dnsfailover.yaml"),
+                line: 4,
+                column: 11,
+                field: "records[0].servers".to_string(),
+                message: "must not be empty".to_string(),
+            },
+            Problem {
+                file: PathBuf::from("/missing.yaml"),
+                line: 0,
+                column: 0,
+                field: String::new(),
+                message: "cannot read the configuration file: denied".to_string(),
+            },
+        ],
+    };
+    assert_eq!(
+        error.to_string(),
+        "/etc/dnsfailover/dnsfailover.yaml:4:11: records[0].servers: must not be empty\n\
+         /missing.yaml: cannot read the configuration file: denied"
+    );
+}
+
+#[test]
+fn problems_come_in_file_order() {
+    let text = format!(
+        "records:\n  - name: x.example.test\n    servers: []\n    ttl: 0\n{NAMESERVER}defaults: {{ fall: 0 }}\n"
+    );
+    let found = problems(&text);
+    let positions: Vec<(u64, u64)> = found.iter().map(|p| (p.line, p.column)).collect();
+    let mut sorted = positions.clone();
+    sorted.sort();
+    assert_eq!(positions, sorted);
+    assert_eq!(found.len(), 4, "{found:?}");
+}
+
+#[test]
+fn the_annotated_example_mentions_every_key_of_every_table() {
+    let record_keys = record::record_keys();
+    let tables: [(&str, &[&str]); 7] = [
+        ("top level", document::TOP_KEYS),
+        ("nameserver", nameserver::NAMESERVER_KEYS),
+        ("nameserver.key", nameserver::INLINE_KEY_KEYS),
+        ("defaults", settings::SETTING_KEYS),
+        ("check", check::CHECK_KEYS),
+        ("record", &record_keys),
+        ("server", record::SERVER_KEYS),
+    ];
+    for (table, keys) in tables {
+        for key in keys {
+            assert!(
+                ANNOTATED_EXAMPLE.contains(&format!("{key}:")),
+                "the example does not show {table} key {key}"
+            );
+        }
+    }
+    parse_ok(ANNOTATED_EXAMPLE);
+}
+
+#[test]
+fn an_alias_bomb_is_stopped_by_the_parsing_budget() {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for level in 1..10 {
+        let previous = format!("*a{}", level - 1);
+        let items = vec![previous; 10].join(", ");
+        text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+    }
+    let found = problems(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].field, "(document)");
+    assert!(found[0].line > 1, "{found:?}");
+    assert!(found[0].message.contains("too complex"), "{found:?}");
+}
+
+#[test]
+fn durations_take_units_and_refuse_zero_and_more_than_a_day() {
+    let with_interval = |interval: &str| {
+        format!(
+            "{NAMESERVER}defaults: {{ interval: {interval}, timeout: 1ms, check: {{ type: tcp, port: 1 }} }}\n\
+             records: [{{ name: a.example.test, servers: [{{ name: a, addresses: [192.0.2.1] }}] }}]\n"
+        )
+    };
+    let interval = |text: &str| parse_ok(&with_interval(text)).records[0].timing.interval;
+    assert_eq!(interval("250ms"), Duration::from_millis(250));
+    assert_eq!(interval("2m"), Duration::from_secs(120));
+    assert_eq!(interval("1day"), MAX_DURATION);
+    for (text, reason) in [
+        ("0s", "greater than zero"),
+        ("25h", "too long"),
+        ("1", "unit"),
+    ] {
+        let found = problems(&with_interval(text));
+        assert_eq!(found.len(), 1, "{text}: {found:?}");
+        assert_eq!(found[0].field, "defaults.interval");
+        assert!(
+            found[0].message.contains(reason),
+            "{text}: {}",
+            found[0].message
+        );
+    }
+}
+
+#[test]
+fn every_problem_stays_on_one_line() {
+    let text = format!("{NAMESERVER}\"rec\\nords\": []\n");
+    let refuse = |_: &KeySource| Err("bad key\nsecond line".to_string());
+    let error = parse(&text, Path::new("test.yaml"), &refuse).expect_err("invalid");
+    assert_eq!(error.to_string().lines().count(), error.problems.len());
+    assert!(
+        error.to_string().contains("bad key\\nsecond line"),
+        "{error}"
+    );
+}
