@@ -2,9 +2,15 @@
 //! UPDATEs whose answers are verified before anything is believed.
 
 mod algorithm;
+mod key;
+mod key_file;
 mod rrset;
+mod secret;
 mod transport_kind;
 
 pub use algorithm::{AlgorithmError, TsigAlgorithm};
+pub use key::{FileRole, KeyError, TsigKey};
+pub use key_file::{parse_key_file, KeyEntry, KeyFileError};
 pub use rrset::AddressRrset;
+pub use secret::{Secret, SecretError};
 pub use transport_kind::Transport;
