@@ -1,0 +1,468 @@
+//! The nameserver client: every request TSIG-signed, every answer verified,
+//! updates confirmed by reading back.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use super::error::{DnsError, RrsetConflict};
+use super::key::TsigKey;
+use super::transport::exchange;
+use super::tsig::{self, TsigFailure};
+use super::update::{RrsetChange, ZoneUpdate};
+use super::{AddressRrset, Transport};
+use crate::family::Family;
+
+/// Where the wall-clock time for TSIG comes from (replaceable in tests).
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// What a name publishes in both families.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Published {
+    /// The A RRset, if any.
+    pub v4: Option<AddressRrset>,
+    /// The AAAA RRset, if any.
+    pub v6: Option<AddressRrset>,
+}
+
+impl Published {
+    /// The RRset of one family.
+    pub fn get(&self, family: Family) -> Option<&AddressRrset> {
+        match family {
+            Family::V4 => self.v4.as_ref(),
+            Family::V6 => self.v6.as_ref(),
+        }
+    }
+
+    /// Replaces the RRset of one family.
+    pub fn set(&mut self, family: Family, rrset: Option<AddressRrset>) {
+        match family {
+            Family::V4 => self.v4 = rrset,
+            Family::V6 => self.v6 = rrset,
+        }
+    }
+}
+
+/// How an update ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    /// Every change was already in place: nothing was sent.
+    Unchanged,
+    /// The server applied the update; it was read back and matches.
+    Applied,
+    /// The answer was lost or untrustworthy, but reading back showed the
+    /// update in place; `cause` says what went wrong with the answer.
+    AppliedUnconfirmedAnswer { cause: String },
+}
+
+/// Talks to one primary nameserver with one TSIG key.
+#[derive(Clone)]
+pub struct Client {
+    server: SocketAddr,
+    transport: Transport,
+    timeout: Duration,
+    key: Arc<TsigKey>,
+    clock: Clock,
+}
+
+impl Client {
+    /// A client for `server` that signs with `key` and waits `timeout` per request.
+    pub fn new(
+        server: SocketAddr,
+        transport: Transport,
+        timeout: Duration,
+        key: Arc<TsigKey>,
+    ) -> Self {
+        Client {
+            server,
+            transport,
+            timeout,
+            key,
+            clock: Arc::new(SystemTime::now),
+        }
+    }
+
+    /// Uses another clock for signing and checking times (tests of clock skew).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The nameserver's address.
+    pub fn server(&self) -> SocketAddr {
+        self.server
+    }
+
+    /// Reads a name's A and AAAA RRsets from the server.
+    pub async fn read_addresses(&self, name: &Name) -> Result<Published, DnsError> {
+        let (v4, v6) = tokio::join!(
+            self.read_rrset(name, Family::V4),
+            self.read_rrset(name, Family::V6)
+        );
+        Ok(Published { v4: v4?, v6: v6? })
+    }
+
+    /// Reads one A or AAAA RRset; `None` when the name has none.
+    pub async fn read_rrset(
+        &self,
+        name: &Name,
+        family: Family,
+    ) -> Result<Option<AddressRrset>, DnsError> {
+        let response = self.query(name, family.record_type()).await?;
+        let mut addresses = Vec::new();
+        let mut ttl = u32::MAX;
+        for record in response
+            .answers
+            .iter()
+            .filter(|r| r.name.eq_ignore_root(name))
+        {
+            let address = match &record.data {
+                RData::A(a) if family == Family::V4 => IpAddr::V4(a.0),
+                RData::AAAA(aaaa) if family == Family::V6 => IpAddr::V6(aaaa.0),
+                RData::CNAME(_) => {
+                    return Err(DnsError::CnameAtName {
+                        server: self.server,
+                        name: name.clone(),
+                    })
+                }
+                _ => continue,
+            };
+            addresses.push(address);
+            ttl = ttl.min(record.ttl);
+        }
+        Ok((!addresses.is_empty()).then(|| AddressRrset::new(addresses, ttl)))
+    }
+
+    /// Finds the zone a name lives in, from the SOA in the answer or authority section.
+    pub async fn find_zone(&self, name: &Name) -> Result<Name, DnsError> {
+        let response = self.query(name, RecordType::SOA).await?;
+        response
+            .answers
+            .iter()
+            .chain(response.authorities.iter())
+            .find(|record| record.record_type() == RecordType::SOA && record.name.zone_of(name))
+            .map(|record| record.name.clone())
+            .ok_or_else(|| DnsError::Malformed {
+                server: self.server,
+                reason: format!("no SOA in the answer to an SOA query for {name}"),
+            })
+    }
+
+    /// The zone's SOA serial.
+    pub async fn soa_serial(&self, zone: &Name) -> Result<u32, DnsError> {
+        let response = self.query(zone, RecordType::SOA).await?;
+        response
+            .answers
+            .iter()
+            .find_map(|record| match &record.data {
+                RData::SOA(soa) if record.name.eq_ignore_root(zone) => Some(soa.serial),
+                _ => None,
+            })
+            .ok_or_else(|| DnsError::NotAuthoritative {
+                server: self.server,
+                zone: zone.clone(),
+            })
+    }
+
+    /// Applies an update: validated, sent only if it changes something,
+    /// guarded by prerequisites, and confirmed by reading back. After an
+    /// ambiguous outcome (no answer, untrusted answer) the RRsets are re-read
+    /// and the outcome is decided by what the server actually publishes.
+    pub async fn apply(&self, update: &ZoneUpdate) -> Result<ApplyOutcome, DnsError> {
+        update.validate()?;
+        let changes: Vec<&RrsetChange> = update.effective_changes().collect();
+        if changes.is_empty() {
+            return Ok(ApplyOutcome::Unchanged);
+        }
+        let message = update.to_message(random_id());
+        let response = match self.exchange(message).await {
+            Ok(response) => response,
+            Err(cause) if cause.is_ambiguous() => {
+                return self.settle_ambiguous(update, &changes, cause).await
+            }
+            Err(error) => return Err(error),
+        };
+        match response.response_code {
+            ResponseCode::NoError => self.confirm(&changes).await,
+            ResponseCode::NXRRSet | ResponseCode::YXRRSet => {
+                Err(self.conflict(update, &changes).await)
+            }
+            ResponseCode::Refused => Err(DnsError::Refused {
+                server: self.server,
+                zone: update.zone.clone(),
+                key: self.key.name().clone(),
+            }),
+            ResponseCode::NotAuth => Err(DnsError::NotAuthoritative {
+                server: self.server,
+                zone: update.zone.clone(),
+            }),
+            ResponseCode::NotZone => Err(DnsError::NotZone {
+                server: self.server,
+                zone: update.zone.clone(),
+            }),
+            rcode => Err(DnsError::ServerError {
+                server: self.server,
+                rcode,
+                what: format!("an update of zone {}", update.zone),
+            }),
+        }
+    }
+
+    async fn confirm(&self, changes: &[&RrsetChange]) -> Result<ApplyOutcome, DnsError> {
+        for change in changes {
+            let published = self.read_rrset(&change.name, change.family).await?;
+            if published.as_ref() != Some(&change.desired) {
+                return Err(DnsError::NotApplied {
+                    server: self.server,
+                    name: change.name.clone(),
+                    family: change.family,
+                    desired: change.desired.clone(),
+                    published,
+                });
+            }
+        }
+        Ok(ApplyOutcome::Applied)
+    }
+
+    async fn conflict(&self, update: &ZoneUpdate, changes: &[&RrsetChange]) -> DnsError {
+        let mut conflicts = Vec::new();
+        for change in changes {
+            match self.read_rrset(&change.name, change.family).await {
+                Ok(published) if published == change.expected => {}
+                Ok(published) => conflicts.push(conflict_of(change, published)),
+                Err(reread) => {
+                    let cause = DnsError::Conflict {
+                        zone: update.zone.clone(),
+                        conflicts: Vec::new(),
+                    };
+                    return DnsError::Unconfirmed {
+                        cause: Box::new(cause),
+                        reread: Box::new(reread),
+                    };
+                }
+            }
+        }
+        DnsError::Conflict {
+            zone: update.zone.clone(),
+            conflicts,
+        }
+    }
+
+    async fn settle_ambiguous(
+        &self,
+        update: &ZoneUpdate,
+        changes: &[&RrsetChange],
+        cause: DnsError,
+    ) -> Result<ApplyOutcome, DnsError> {
+        let mut published = Vec::with_capacity(changes.len());
+        for change in changes {
+            match self.read_rrset(&change.name, change.family).await {
+                Ok(rrset) => published.push(rrset),
+                Err(reread) => {
+                    return Err(DnsError::Unconfirmed {
+                        cause: Box::new(cause),
+                        reread: Box::new(reread),
+                    })
+                }
+            }
+        }
+        let all = |wanted: &dyn Fn(&RrsetChange) -> Option<AddressRrset>| {
+            changes
+                .iter()
+                .zip(&published)
+                .all(|(change, now)| *now == wanted(change))
+        };
+        if all(&|change| Some(change.desired.clone())) {
+            return Ok(ApplyOutcome::AppliedUnconfirmedAnswer {
+                cause: cause.to_string(),
+            });
+        }
+        if all(&|change| change.expected.clone()) {
+            return Err(cause);
+        }
+        let conflicts = changes
+            .iter()
+            .zip(published)
+            .filter(|(change, now)| *now != change.expected)
+            .map(|(change, now)| conflict_of(change, now))
+            .collect();
+        Err(DnsError::Conflict {
+            zone: update.zone.clone(),
+            conflicts,
+        })
+    }
+
+    /// Sends a signed query and checks that the answer is authoritative and
+    /// answers this question. Truncated UDP answers are retried over TCP.
+    async fn query(&self, name: &Name, record_type: RecordType) -> Result<Message, DnsError> {
+        let build = || {
+            let mut message = Message::new(random_id(), MessageType::Query, OpCode::Query);
+            message.metadata.recursion_desired = false;
+            message.add_query(Query::query(name.clone(), record_type));
+            message
+        };
+        let mut response = self.exchange_over(build(), self.transport).await?;
+        if response.truncation && self.transport == Transport::Udp {
+            response = self.exchange_over(build(), Transport::Tcp).await?;
+        }
+        let question_matches = response.queries.len() == 1
+            && response.queries[0].name().eq_ignore_root(name)
+            && response.queries[0].query_type() == record_type;
+        if !question_matches {
+            return Err(DnsError::Malformed {
+                server: self.server,
+                reason: format!("the answer does not repeat the question {name} {record_type}"),
+            });
+        }
+        match response.response_code {
+            ResponseCode::NoError | ResponseCode::NXDomain if response.authoritative => {
+                Ok(response)
+            }
+            ResponseCode::NoError
+            | ResponseCode::NXDomain
+            | ResponseCode::Refused
+            | ResponseCode::NotAuth => Err(DnsError::NotAuthoritative {
+                server: self.server,
+                zone: name.clone(),
+            }),
+            rcode => Err(DnsError::ServerError {
+                server: self.server,
+                rcode,
+                what: format!("a query for {name} {record_type}"),
+            }),
+        }
+    }
+
+    async fn exchange(&self, message: Message) -> Result<Message, DnsError> {
+        self.exchange_over(message, self.transport).await
+    }
+
+    /// Signs, sends, verifies and decodes one request.
+    async fn exchange_over(
+        &self,
+        message: Message,
+        transport: Transport,
+    ) -> Result<Message, DnsError> {
+        let malformed = |reason: String| DnsError::Malformed {
+            server: self.server,
+            reason,
+        };
+        let bytes = message
+            .to_vec()
+            .map_err(|e| malformed(format!("cannot encode request: {e}")))?;
+        let signed = tsig::sign_request(&bytes, &self.key, self.now())
+            .map_err(|e| malformed(format!("cannot sign request: {e}")))?;
+        let answer = exchange(self.server, transport, &signed.bytes, self.timeout).await?;
+        let verified = tsig::verify_response(&answer, &self.key, &signed.mac, self.now())
+            .map_err(|failure| self.tsig_error(failure, &answer))?;
+        let response =
+            Message::from_vec(&verified.message).map_err(|e| malformed(e.to_string()))?;
+        if response.message_type != MessageType::Response || response.op_code != message.op_code {
+            return Err(malformed(
+                "the answer is not a response to our request".into(),
+            ));
+        }
+        Ok(response)
+    }
+
+    fn now(&self) -> u64 {
+        tsig::unix_seconds((self.clock)())
+    }
+
+    fn tsig_error(&self, failure: TsigFailure, answer: &[u8]) -> DnsError {
+        let server = self.server;
+        match failure {
+            TsigFailure::Unsigned => {
+                let rcode = rcode_of(answer);
+                let hint = if rcode == ResponseCode::NotAuth {
+                    ": Knot answers like this when it does not serve the zone; point nameserver.address at the zone's primary"
+                } else {
+                    ""
+                };
+                DnsError::Unsigned {
+                    server,
+                    rcode,
+                    hint,
+                }
+            }
+            TsigFailure::BadSig => DnsError::BadSignature {
+                server,
+                key: self.key.name().clone(),
+                origin: self.key.origin().to_string(),
+            },
+            TsigFailure::BadKey => DnsError::BadKey {
+                server,
+                key: self.key.name().clone(),
+                algorithm: self.key.algorithm().name(),
+            },
+            TsigFailure::BadTime { server_time, .. } => {
+                let local_time = self.now();
+                DnsError::ClockSkew {
+                    server,
+                    server_time,
+                    local_time,
+                    skew: server_time.abs_diff(local_time),
+                    fudge: tsig::FUDGE_SECONDS,
+                }
+            }
+            TsigFailure::TimeOutsideFudge { signed, now, fudge } => DnsError::ClockSkew {
+                server,
+                server_time: signed,
+                local_time: now,
+                skew: signed.abs_diff(now),
+                fudge,
+            },
+            TsigFailure::WrongKey {
+                key_name,
+                algorithm,
+            } => DnsError::Unverifiable {
+                server,
+                reason: format!("signed with key {key_name} ({algorithm}), not ours"),
+            },
+            TsigFailure::TruncatedMac { len } => DnsError::Unverifiable {
+                server,
+                reason: format!("truncated MAC of {len} bytes"),
+            },
+            TsigFailure::MacMismatch => DnsError::Unverifiable {
+                server,
+                reason: "the MAC does not match: tampered with, or not an answer to our request"
+                    .into(),
+            },
+            TsigFailure::OtherError(code) => DnsError::Unverifiable {
+                server,
+                reason: format!("TSIG error code {code}"),
+            },
+            TsigFailure::Malformed(error) => DnsError::Malformed {
+                server,
+                reason: error.0,
+            },
+        }
+    }
+}
+
+fn conflict_of(change: &RrsetChange, published: Option<AddressRrset>) -> RrsetConflict {
+    RrsetConflict {
+        name: change.name.clone(),
+        family: change.family,
+        expected: change.expected.clone(),
+        published,
+    }
+}
+
+fn rcode_of(answer: &[u8]) -> ResponseCode {
+    answer
+        .get(3)
+        .map(|byte| ResponseCode::from_low(byte & 0x0F))
+        .unwrap_or(ResponseCode::ServFail)
+}
+
+/// A fresh random message ID (RFC 2136 §4.4 / RFC 5452).
+fn random_id() -> u16 {
+    let mut bytes = [0u8; 2];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .expect("system random source");
+    u16::from_be_bytes(bytes)
+}

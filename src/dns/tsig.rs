@@ -1,0 +1,280 @@
+//! TSIG (RFC 8945) for a client: sign requests, verify responses.
+//!
+//! A request is signed over the message plus the TSIG variables (§4.3.3).
+//! A response is verified over the request MAC, the response as the server
+//! signed it (original ID, ARCOUNT without the TSIG record) and its TSIG
+//! variables (§4.3.2, §5.3.1): that chaining is what ties an answer to the
+//! question we asked. Nothing is believed before [`verify_response`] says so.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hickory_proto::rr::Name;
+
+use super::key::TsigKey;
+use super::wire::{self, LocatedTsig, WireError, CLASS_ANY, TYPE_TSIG};
+
+/// Fudge sent with every request: the usual 300 s (RFC 8945 §10).
+pub const FUDGE_SECONDS: u16 = 300;
+
+/// TSIG error codes (RFC 8945 §3).
+pub mod codes {
+    /// The MAC did not verify: the secrets differ.
+    pub const BADSIG: u16 = 16;
+    /// The server does not know the key (Knot also says so when its ACL denies the key).
+    pub const BADKEY: u16 = 17;
+    /// The clocks differ by more than the fudge.
+    pub const BADTIME: u16 = 18;
+    /// The MAC was truncated too much.
+    pub const BADTRUNC: u16 = 22;
+}
+
+/// A signed request and the MAC the response must chain to.
+pub struct SignedRequest {
+    /// The message with its TSIG record appended.
+    pub bytes: Vec<u8>,
+    /// The request's MAC (RFC 8945 §5.1: kept until the answer arrives).
+    pub mac: Vec<u8>,
+}
+
+/// Seconds since the epoch for a point in time (0 before 1970).
+pub fn unix_seconds(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Signs an encoded message (without TSIG) at `time` and appends the TSIG record.
+pub fn sign_request(message: &[u8], key: &TsigKey, time: u64) -> Result<SignedRequest, WireError> {
+    let counts = wire::section_counts(message)?;
+    let variables = tsig_variables(
+        key.name(),
+        &algorithm_name(key),
+        time,
+        FUDGE_SECONDS,
+        0,
+        &[],
+    );
+    let mut signed_data = Vec::with_capacity(message.len() + variables.len());
+    signed_data.extend_from_slice(message);
+    signed_data.extend_from_slice(&variables);
+    let mac = key.sign(&signed_data);
+
+    let original_id = u16::from_be_bytes([message[0], message[1]]);
+    let mut rdata = Vec::with_capacity(64 + mac.len());
+    wire::push_canonical_name(&mut rdata, &algorithm_name(key));
+    wire::push_u48(&mut rdata, time);
+    rdata.extend_from_slice(&FUDGE_SECONDS.to_be_bytes());
+    rdata.extend_from_slice(&(mac.len() as u16).to_be_bytes());
+    rdata.extend_from_slice(&mac);
+    rdata.extend_from_slice(&original_id.to_be_bytes());
+    rdata.extend_from_slice(&0u16.to_be_bytes()); // error
+    rdata.extend_from_slice(&0u16.to_be_bytes()); // other len
+
+    let mut bytes = message.to_vec();
+    let additionals = counts
+        .additionals
+        .checked_add(1)
+        .ok_or_else(|| WireError("no room for a TSIG record".into()))?;
+    bytes[10..12].copy_from_slice(&additionals.to_be_bytes());
+    wire::push_canonical_name(&mut bytes, key.name());
+    bytes.extend_from_slice(&TYPE_TSIG.to_be_bytes());
+    bytes.extend_from_slice(&CLASS_ANY.to_be_bytes());
+    bytes.extend_from_slice(&0u32.to_be_bytes());
+    bytes.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    bytes.extend_from_slice(&rdata);
+    Ok(SignedRequest { bytes, mac })
+}
+
+/// Why a response could not be trusted, or the TSIG error the server reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TsigFailure {
+    /// The response carries no TSIG record (RFC 8945 §5.4: a format error).
+    Unsigned,
+    /// Signed with another key or algorithm (§5.4.1).
+    WrongKey { key_name: String, algorithm: String },
+    /// The server could not verify our MAC: secrets differ (unsigned answer).
+    BadSig,
+    /// The server does not know the key, or (Knot) does not allow it (unsigned answer).
+    BadKey,
+    /// The server's clock differs from ours by more than the fudge (signed answer).
+    BadTime { server_time: u64, request_time: u64 },
+    /// The server reported another TSIG error code.
+    OtherError(u16),
+    /// The MAC is not the full length for the algorithm (§5.2.2.1).
+    TruncatedMac { len: usize },
+    /// The MAC does not verify: tampered, or not chained to our request.
+    MacMismatch,
+    /// Signed outside time ± fudge as seen by our clock (§5.4.3).
+    TimeOutsideFudge { signed: u64, now: u64, fudge: u16 },
+    /// The message could not be parsed.
+    Malformed(WireError),
+}
+
+/// A response whose TSIG verified, with the TSIG record stripped.
+pub struct VerifiedResponse {
+    /// The message as the server built it: original ID, no TSIG record.
+    pub message: Vec<u8>,
+}
+
+/// Verifies the TSIG of `response` to the request whose MAC is `request_mac`,
+/// at local time `now`.
+pub fn verify_response(
+    response: &[u8],
+    key: &TsigKey,
+    request_mac: &[u8],
+    now: u64,
+) -> Result<VerifiedResponse, TsigFailure> {
+    let tsig = wire::locate_tsig(response)
+        .map_err(TsigFailure::Malformed)?
+        .ok_or(TsigFailure::Unsigned)?;
+    check_key_matches(&tsig, key)?;
+    let rdata = &tsig.rdata;
+    if rdata.mac.is_empty() {
+        return Err(match rdata.error {
+            codes::BADSIG => TsigFailure::BadSig,
+            codes::BADKEY => TsigFailure::BadKey,
+            other => TsigFailure::OtherError(other),
+        });
+    }
+    if rdata.mac.len() != key.algorithm().mac_len() {
+        return Err(TsigFailure::TruncatedMac {
+            len: rdata.mac.len(),
+        });
+    }
+    let message = message_without_tsig(response, &tsig);
+    let variables = tsig_variables(
+        key.name(),
+        &algorithm_name(key),
+        rdata.time_signed,
+        rdata.fudge,
+        rdata.error,
+        &rdata.other,
+    );
+    let mut signed_data =
+        Vec::with_capacity(2 + request_mac.len() + message.len() + variables.len());
+    signed_data.extend_from_slice(&(request_mac.len() as u16).to_be_bytes());
+    signed_data.extend_from_slice(request_mac);
+    signed_data.extend_from_slice(&message);
+    signed_data.extend_from_slice(&variables);
+    if !key.verify(&signed_data, &rdata.mac) {
+        return Err(TsigFailure::MacMismatch);
+    }
+    match rdata.error {
+        0 => {}
+        codes::BADTIME => {
+            let mut reader = wire::Reader::new(&rdata.other, 0);
+            let server_time = reader.u48().unwrap_or(rdata.time_signed);
+            return Err(TsigFailure::BadTime {
+                server_time,
+                request_time: rdata.time_signed,
+            });
+        }
+        other => return Err(TsigFailure::OtherError(other)),
+    }
+    if now.abs_diff(rdata.time_signed) > u64::from(rdata.fudge) {
+        return Err(TsigFailure::TimeOutsideFudge {
+            signed: rdata.time_signed,
+            now,
+            fudge: rdata.fudge,
+        });
+    }
+    Ok(VerifiedResponse { message })
+}
+
+fn check_key_matches(tsig: &LocatedTsig, key: &TsigKey) -> Result<(), TsigFailure> {
+    let ours = key.name().to_lowercase().to_ascii();
+    let algorithm = format!("{}.", key.algorithm().name());
+    if tsig.key_name != ours || tsig.rdata.algorithm != algorithm {
+        return Err(TsigFailure::WrongKey {
+            key_name: tsig.key_name.clone(),
+            algorithm: tsig.rdata.algorithm.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// The response as the server signed it: the TSIG record cut off, ARCOUNT
+/// decremented and the ID set back to the original ID (RFC 8945 §4.3.2).
+fn message_without_tsig(response: &[u8], tsig: &LocatedTsig) -> Vec<u8> {
+    let mut message = response[..tsig.offset].to_vec();
+    let additionals = u16::from_be_bytes([message[10], message[11]]).saturating_sub(1);
+    message[10..12].copy_from_slice(&additionals.to_be_bytes());
+    message[0..2].copy_from_slice(&tsig.rdata.original_id.to_be_bytes());
+    message
+}
+
+fn algorithm_name(key: &TsigKey) -> Name {
+    Name::from_ascii(format!("{}.", key.algorithm().name()))
+        .expect("algorithm names are valid DNS names")
+}
+
+/// The TSIG variables of RFC 8945 §4.3.3, in digest order.
+fn tsig_variables(
+    key_name: &Name,
+    algorithm: &Name,
+    time: u64,
+    fudge: u16,
+    error: u16,
+    other: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(96 + other.len());
+    wire::push_canonical_name(&mut out, key_name);
+    out.extend_from_slice(&CLASS_ANY.to_be_bytes());
+    out.extend_from_slice(&0u32.to_be_bytes());
+    wire::push_canonical_name(&mut out, algorithm);
+    wire::push_u48(&mut out, time);
+    out.extend_from_slice(&fudge.to_be_bytes());
+    out.extend_from_slice(&error.to_be_bytes());
+    out.extend_from_slice(&(other.len() as u16).to_be_bytes());
+    out.extend_from_slice(other);
+    out
+}
+
+/// Signs a response as a server would (RFC 8945 §4.3.2): chained to
+/// `request_mac`, with `error` and `other` in the TSIG variables. The client
+/// never needs this; it lets tests play a nameserver, honest or hostile.
+pub fn sign_response(
+    response: &[u8],
+    key: &TsigKey,
+    request_mac: &[u8],
+    time: u64,
+    error: u16,
+    other: &[u8],
+) -> Result<Vec<u8>, WireError> {
+    let counts = wire::section_counts(response)?;
+    let variables = tsig_variables(
+        key.name(),
+        &algorithm_name(key),
+        time,
+        FUDGE_SECONDS,
+        error,
+        other,
+    );
+    let mut signed_data = Vec::new();
+    signed_data.extend_from_slice(&(request_mac.len() as u16).to_be_bytes());
+    signed_data.extend_from_slice(request_mac);
+    signed_data.extend_from_slice(response);
+    signed_data.extend_from_slice(&variables);
+    let mac = key.sign(&signed_data);
+
+    let mut rdata = Vec::new();
+    wire::push_canonical_name(&mut rdata, &algorithm_name(key));
+    wire::push_u48(&mut rdata, time);
+    rdata.extend_from_slice(&FUDGE_SECONDS.to_be_bytes());
+    rdata.extend_from_slice(&(mac.len() as u16).to_be_bytes());
+    rdata.extend_from_slice(&mac);
+    rdata.extend_from_slice(&response[0..2]);
+    rdata.extend_from_slice(&error.to_be_bytes());
+    rdata.extend_from_slice(&(other.len() as u16).to_be_bytes());
+    rdata.extend_from_slice(other);
+
+    let mut bytes = response.to_vec();
+    bytes[10..12].copy_from_slice(&(counts.additionals + 1).to_be_bytes());
+    wire::push_canonical_name(&mut bytes, key.name());
+    bytes.extend_from_slice(&TYPE_TSIG.to_be_bytes());
+    bytes.extend_from_slice(&CLASS_ANY.to_be_bytes());
+    bytes.extend_from_slice(&0u32.to_be_bytes());
+    bytes.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    bytes.extend_from_slice(&rdata);
+    Ok(bytes)
+}

@@ -1,0 +1,292 @@
+//! RFC 2136 UPDATE messages that replace A/AAAA RRsets atomically and only
+//! if they still hold what was last read (a compare-and-swap).
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+
+use hickory_proto::op::{Message, MessageType, OpCode, Query};
+use hickory_proto::rr::rdata::{A, AAAA};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+
+use super::AddressRrset;
+use crate::family::Family;
+
+/// Replace one name's RRset of one family, if it still is `expected`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RrsetChange {
+    /// Owner name, fully qualified.
+    pub name: Name,
+    /// A or AAAA.
+    pub family: Family,
+    /// What the nameserver published when last read (`None`: no RRset).
+    pub expected: Option<AddressRrset>,
+    /// What it should publish; never empty.
+    pub desired: AddressRrset,
+}
+
+impl RrsetChange {
+    /// True when applying the change would alter nothing.
+    pub fn is_noop(&self) -> bool {
+        self.expected.as_ref() == Some(&self.desired)
+    }
+}
+
+/// A change set refused before anything was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidUpdate {
+    /// RFC 2136 §3.4.1.3: every owner name must be inside the zone.
+    #[error("{name} is not inside zone {zone}: set the record's zone, or fix its name")]
+    NameOutsideZone { name: String, zone: String },
+    /// Publishing nothing is never allowed (RFC 2308: negative answers get cached).
+    #[error("refusing to publish an empty {family} RRset for {name}")]
+    EmptyRrset { name: String, family: Family },
+    /// An IPv6 address in an A RRset or the reverse.
+    #[error("{address} cannot be published in the {family} RRset of {name}")]
+    WrongFamily {
+        name: String,
+        family: Family,
+        address: IpAddr,
+    },
+    /// The same RRset changed twice in one message.
+    #[error("the {family} RRset of {name} appears twice in one update")]
+    Duplicate { name: String, family: Family },
+}
+
+/// The changes of one zone, sent as one UPDATE message (RFC 2136 §3.7: the
+/// server applies it atomically).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneUpdate {
+    /// The zone; the message's zone section names its SOA.
+    pub zone: Name,
+    /// The RRsets to replace.
+    pub changes: Vec<RrsetChange>,
+}
+
+impl ZoneUpdate {
+    /// Checks the change set; nothing is sent when this fails.
+    pub fn validate(&self) -> Result<(), InvalidUpdate> {
+        let mut seen = Vec::new();
+        for change in &self.changes {
+            let name = &change.name;
+            if !self.zone.zone_of(name) {
+                return Err(InvalidUpdate::NameOutsideZone {
+                    name: name.to_string(),
+                    zone: self.zone.to_string(),
+                });
+            }
+            if change.desired.addresses.is_empty() {
+                return Err(InvalidUpdate::EmptyRrset {
+                    name: name.to_string(),
+                    family: change.family,
+                });
+            }
+            if let Some(address) = change
+                .desired
+                .addresses
+                .iter()
+                .find(|a| Family::of(a) != change.family)
+            {
+                return Err(InvalidUpdate::WrongFamily {
+                    name: name.to_string(),
+                    family: change.family,
+                    address: *address,
+                });
+            }
+            let key = (name.to_lowercase(), change.family);
+            if seen.contains(&key) {
+                return Err(InvalidUpdate::Duplicate {
+                    name: name.to_string(),
+                    family: change.family,
+                });
+            }
+            seen.push(key);
+        }
+        Ok(())
+    }
+
+    /// The changes that would alter something.
+    pub fn effective_changes(&self) -> impl Iterator<Item = &RrsetChange> {
+        self.changes.iter().filter(|change| !change.is_noop())
+    }
+
+    /// The UPDATE message for the effective changes (RFC 2136 §2):
+    /// zone section = the zone's SOA; prerequisites = each RRset exactly as
+    /// expected (§2.4.2, value dependent) or absent (§2.4.4); updates =
+    /// delete the RRset (§2.5.2) and add the desired records (§2.5.1).
+    pub fn to_message(&self, id: u16) -> Message {
+        let mut message = Message::new(id, MessageType::Query, OpCode::Update);
+        let mut zone = Query::query(self.zone.clone(), RecordType::SOA);
+        zone.set_query_class(DNSClass::IN);
+        message.add_query(zone);
+        for change in self.effective_changes() {
+            let record_type = change.family.record_type();
+            match &change.expected {
+                Some(expected) => {
+                    for address in &expected.addresses {
+                        message.add_answer(address_record(&change.name, 0, *address));
+                    }
+                }
+                None => {
+                    let mut absent = Record::update0(change.name.clone(), 0, record_type);
+                    absent.dns_class = DNSClass::NONE;
+                    message.add_answer(absent);
+                }
+            }
+            let mut delete = Record::update0(change.name.clone(), 0, record_type);
+            delete.dns_class = DNSClass::ANY;
+            message.add_authority(delete);
+            for address in &change.desired.addresses {
+                message.add_authority(address_record(&change.name, change.desired.ttl, *address));
+            }
+        }
+        message
+    }
+
+    /// The same update as `nsupdate` commands, for `plan` output and for
+    /// operators who want to apply it by hand.
+    pub fn to_nsupdate(&self, server: SocketAddr) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "server {} {}", server.ip(), server.port());
+        let _ = writeln!(out, "zone {}", self.zone);
+        for change in self.effective_changes() {
+            let (name, family) = (&change.name, change.family);
+            match &change.expected {
+                Some(expected) => {
+                    for address in &expected.addresses {
+                        let _ = writeln!(out, "prereq yxrrset {name} IN {family} {address}");
+                    }
+                }
+                None => {
+                    let _ = writeln!(out, "prereq nxrrset {name} IN {family}");
+                }
+            }
+            let _ = writeln!(out, "update delete {name} IN {family}");
+            for address in &change.desired.addresses {
+                let _ = writeln!(
+                    out,
+                    "update add {name} {} IN {family} {address}",
+                    change.desired.ttl
+                );
+            }
+        }
+        out.push_str("send\n");
+        out
+    }
+}
+
+fn address_record(name: &Name, ttl: u32, address: IpAddr) -> Record {
+    let data = match address {
+        IpAddr::V4(v4) => RData::A(A(v4)),
+        IpAddr::V6(v6) => RData::AAAA(AAAA(v6)),
+    };
+    Record::from_rdata(name.clone(), ttl, data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(text: &str) -> Name {
+        Name::from_ascii(text).unwrap()
+    }
+
+    fn change(owner: &str, expected: Option<&[&str]>, desired: &[&str]) -> RrsetChange {
+        let parse = |list: &[&str]| {
+            list.iter()
+                .map(|a| a.parse::<IpAddr>().unwrap())
+                .collect::<Vec<_>>()
+        };
+        RrsetChange {
+            name: name(owner),
+            family: Family::V4,
+            expected: expected.map(|e| AddressRrset::new(parse(e), 30)),
+            desired: AddressRrset::new(parse(desired), 30),
+        }
+    }
+
+    #[test]
+    fn message_has_zone_prerequisites_delete_and_add() {
+        let update = ZoneUpdate {
+            zone: name("example.test."),
+            changes: vec![change(
+                "www.example.test.",
+                Some(&["192.0.2.10"]),
+                &["192.0.2.11"],
+            )],
+        };
+        let message = update.to_message(7);
+        assert_eq!(message.op_code, OpCode::Update);
+        assert_eq!(message.queries.len(), 1);
+        assert_eq!(message.queries[0].query_type(), RecordType::SOA);
+        assert_eq!(message.answers.len(), 1, "one value-dependent prerequisite");
+        assert_eq!(message.answers[0].dns_class, DNSClass::IN);
+        assert_eq!(message.answers[0].ttl, 0);
+        assert_eq!(message.authorities.len(), 2, "delete RRset + add");
+        assert_eq!(message.authorities[0].dns_class, DNSClass::ANY);
+        assert_eq!(message.authorities[1].ttl, 30);
+        let bytes = message.to_vec().unwrap();
+        let decoded = Message::from_vec(&bytes).unwrap();
+        assert_eq!(decoded.authorities.len(), 2);
+    }
+
+    #[test]
+    fn absent_rrset_becomes_an_nxrrset_prerequisite() {
+        let update = ZoneUpdate {
+            zone: name("example.test."),
+            changes: vec![change("www.example.test.", None, &["192.0.2.11"])],
+        };
+        let message = update.to_message(1);
+        assert_eq!(message.answers[0].dns_class, DNSClass::NONE);
+        assert!(update
+            .to_nsupdate("127.0.0.1:53".parse().unwrap())
+            .contains("prereq nxrrset www.example.test. IN A"));
+    }
+
+    #[test]
+    fn noop_changes_are_left_out() {
+        let update = ZoneUpdate {
+            zone: name("example.test."),
+            changes: vec![change(
+                "www.example.test.",
+                Some(&["192.0.2.10"]),
+                &["192.0.2.10"],
+            )],
+        };
+        assert_eq!(update.effective_changes().count(), 0);
+    }
+
+    #[test]
+    fn names_outside_the_zone_are_refused() {
+        let update = ZoneUpdate {
+            zone: name("example.test."),
+            changes: vec![change("www.other.test.", None, &["192.0.2.10"])],
+        };
+        assert!(matches!(
+            update.validate(),
+            Err(InvalidUpdate::NameOutsideZone { .. })
+        ));
+    }
+
+    #[test]
+    fn wrong_family_and_duplicates_are_refused() {
+        let mut wrong = change("www.example.test.", None, &["2001:db8::1"]);
+        wrong.family = Family::V4;
+        let update = ZoneUpdate {
+            zone: name("example.test."),
+            changes: vec![wrong],
+        };
+        assert!(matches!(
+            update.validate(),
+            Err(InvalidUpdate::WrongFamily { .. })
+        ));
+        let twice = change("www.example.test.", None, &["192.0.2.1"]);
+        let update = ZoneUpdate {
+            zone: name("example.test."),
+            changes: vec![twice.clone(), twice],
+        };
+        assert!(matches!(
+            update.validate(),
+            Err(InvalidUpdate::Duplicate { .. })
+        ));
+    }
+}
