@@ -23,21 +23,52 @@
 
 mod lexer;
 
+use std::fmt;
+
 use lexer::{unescape, Lexer, Located, Token};
 
 use super::Secret;
 
 /// One `key` statement as written in the file, not yet checked.
-#[derive(Debug, Clone)]
+///
+/// `Debug` redacts the secret, and the algorithm too unless it is shaped like
+/// an algorithm name: a secret written in the wrong clause must not show.
+#[derive(Clone)]
 pub struct KeyEntry {
     /// The key name as written, without quotes (e.g. `update-key` or `ddns-key.example.test`).
     pub name: String,
-    /// The algorithm name as written (e.g. `hmac-sha256`).
+    /// The algorithm name as written (e.g. `hmac-sha256`). It is whatever the
+    /// file holds in that place: check [`looks_like_algorithm_name`] before showing it.
     pub algorithm: String,
     /// The base64 text of the secret, undecoded ([`Secret::decode_base64`] decodes it).
     pub secret: Secret,
     /// Line of the `key` keyword (1-based).
     pub line: usize,
+}
+
+impl fmt::Debug for KeyEntry {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = format_args!("<hidden: not an algorithm name>");
+        let algorithm: &dyn fmt::Debug = if looks_like_algorithm_name(&self.algorithm) {
+            &self.algorithm
+        } else {
+            &hidden
+        };
+        formatter
+            .debug_struct("KeyEntry")
+            .field("name", &self.name)
+            .field("algorithm", algorithm)
+            .field("secret", &self.secret)
+            .field("line", &self.line)
+            .finish()
+    }
+}
+
+/// Whether `text` is shaped like a TSIG algorithm name (`hmac-…`, `gss-tsig`),
+/// accepted or not. Other text is never shown: it may be a misplaced secret.
+pub fn looks_like_algorithm_name(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.starts_with("hmac-") || lower.starts_with("gss-tsig") || lower == "gss.microsoft.com"
 }
 
 /// A syntax error in a key file.
@@ -109,9 +140,11 @@ impl<'a> Parser<'a> {
                     refuse_repeat(clauses.secret.is_some(), &token, "secret", &name)?;
                     clauses.secret = Some(self.secret_value(&name)?);
                 }
-                Token::Word(_) => return Err(token.error(format!(
+                Token::Word(_) => {
+                    return Err(token.error(format!(
                     "unknown clause in key \"{name}\": a key holds only `algorithm` and `secret`"
-                ))),
+                )))
+                }
                 other => {
                     return Err(token.error(format!(
                         "expected `algorithm`, `secret` or the closing `}}` of key \"{name}\" \

@@ -18,7 +18,7 @@ pub use algorithm::{AlgorithmError, TsigAlgorithm};
 pub use client::{ApplyOutcome, Client, Clock, Published};
 pub use error::{DnsError, RrsetConflict};
 pub use key::{FileRole, KeyError, TsigKey};
-pub use key_file::{parse_key_file, KeyEntry, KeyFileError};
+pub use key_file::{looks_like_algorithm_name, parse_key_file, KeyEntry, KeyFileError};
 pub use rrset::AddressRrset;
 pub use secret::{Secret, SecretError};
 pub use transport::TransportError;

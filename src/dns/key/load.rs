@@ -7,7 +7,9 @@ use hickory_proto::rr::Name;
 use super::error::{FileRole, KeyError};
 use super::private_file::read_private_file;
 use super::TsigKey;
-use crate::dns::{parse_key_file, AlgorithmError, KeyEntry, TsigAlgorithm};
+use crate::dns::{
+    looks_like_algorithm_name, parse_key_file, AlgorithmError, KeyEntry, TsigAlgorithm,
+};
 
 /// The key named `wanted` (or the only key) of the BIND key file at `path`.
 pub(super) fn from_key_file(path: &Path, wanted: Option<&Name>) -> Result<TsigKey, KeyError> {
@@ -131,7 +133,7 @@ fn same_key_name(left: &str, right: &str) -> bool {
 /// like an algorithm name is not repeated: it may be a misplaced secret.
 fn parse_algorithm(text: &str, origin: &str) -> Result<TsigAlgorithm, KeyError> {
     text.parse().map_err(|source| match source {
-        AlgorithmError::Unknown(_) if !shaped_like_algorithm_name(text) => {
+        AlgorithmError::Unknown(_) if !looks_like_algorithm_name(text) => {
             KeyError::UnrecognisedAlgorithm {
                 origin: origin.to_string(),
             }
@@ -141,12 +143,6 @@ fn parse_algorithm(text: &str, origin: &str) -> Result<TsigAlgorithm, KeyError> 
             source,
         },
     })
-}
-
-/// Whether `text` looks like a TSIG algorithm name (`hmac-…`, `gss-tsig`).
-fn shaped_like_algorithm_name(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    lower.starts_with("hmac-") || lower.starts_with("gss-tsig") || lower == "gss.microsoft.com"
 }
 
 #[cfg(test)]

@@ -201,3 +201,14 @@ fn debug_of_entries_hides_the_secret() {
     assert!(debug.contains("<redacted>"), "{debug}");
     assert!(!debug.contains("AevIgbGF"), "{debug}");
 }
+
+#[test]
+fn debug_of_entries_hides_an_algorithm_that_may_be_a_secret() {
+    let entries =
+        parse_key_file("key k { algorithm \"c3dhcHBlZA==\"; secret \"hmac-sha256\"; };").unwrap();
+    let debug = format!("{entries:?}");
+    assert!(!debug.contains("c3dhcHBl"), "{debug}");
+    assert!(debug.contains("not an algorithm name"), "{debug}");
+    assert!(looks_like_algorithm_name("HMAC-MD5.SIG-ALG.REG.INT"));
+    assert!(!looks_like_algorithm_name("c3dhcHBlZA=="));
+}
