@@ -10,8 +10,13 @@
 //!    sends one TSIG-signed RFC 2136 UPDATE that replaces the A/AAAA RRsets
 //!    atomically, guarded by prerequisites (compare-and-swap).
 
+pub mod agent;
 pub mod check;
+pub mod cli;
 pub mod config;
 pub mod dns;
 pub mod engine;
 pub mod family;
+pub mod logging;
+pub mod plan;
+pub mod shutdown;

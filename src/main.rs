@@ -1,1 +1,5 @@
-fn main() {}
+//! The `dnsfailover` binary: everything is in the library.
+
+fn main() -> std::process::ExitCode {
+    dnsfailover::cli::main()
+}

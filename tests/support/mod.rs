@@ -16,6 +16,7 @@
 // unused rest (items and re-exports) would otherwise warn in each of them.
 #![allow(dead_code, unused_imports)]
 
+mod agent;
 mod config_bind;
 mod config_knot;
 mod key;
@@ -23,10 +24,13 @@ mod oracle;
 mod port;
 mod process;
 mod server;
+mod target;
 mod zone;
 
+pub use agent::{binary, wait_until, AgentProcess};
 pub use key::TestKey;
 pub use oracle::{query_at, OracleError};
 pub use port::free_port;
 pub use server::{NameServer, ServerKind};
+pub use target::{common_port, WebTarget};
 pub use zone::{Grant, ZoneSpec};

@@ -1,0 +1,84 @@
+//! One task per checked address: waits until its check is due (or its kept
+//! connection is lost), runs the check, and asks the coordinator when to
+//! check next.
+
+use std::time::Instant;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::check::{Checker, Outcome};
+use crate::engine::TargetId;
+
+/// What a prober tells the coordinator; each event is answered with the
+/// time the next check is due.
+#[derive(Debug)]
+pub enum ProbeEvent {
+    /// A check ran from `started` to `finished`.
+    Checked {
+        /// The checked address.
+        target: TargetId,
+        /// What the check found.
+        outcome: Outcome,
+        /// When it started.
+        started: Instant,
+        /// When it finished.
+        finished: Instant,
+        /// Where to send the next due time.
+        next_due: oneshot::Sender<Instant>,
+    },
+    /// The connection kept from the last passed check was closed by the server.
+    ConnectionLost {
+        /// The address whose connection was lost.
+        target: TargetId,
+        /// When it was noticed.
+        at: Instant,
+        /// Where to send the next due time.
+        next_due: oneshot::Sender<Instant>,
+    },
+}
+
+/// Checks one address until `shutdown` turns true or the coordinator is gone.
+pub async fn probe(
+    target: TargetId,
+    mut checker: Checker,
+    events: mpsc::Sender<ProbeEvent>,
+    mut due: Instant,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let connection_lost = tokio::select! {
+            _ = tokio::time::sleep_until(due.into()) => false,
+            _ = checker.connection_lost() => true,
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        };
+        let (reply, next_due) = oneshot::channel();
+        let event = if connection_lost {
+            ProbeEvent::ConnectionLost {
+                target,
+                at: Instant::now(),
+                next_due: reply,
+            }
+        } else {
+            let started = Instant::now();
+            let outcome = tokio::select! {
+                outcome = checker.check() => outcome,
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            };
+            let finished = Instant::now();
+            ProbeEvent::Checked {
+                target,
+                outcome,
+                started,
+                finished,
+                next_due: reply,
+            }
+        };
+        if events.send(event).await.is_err() {
+            return;
+        }
+        match next_due.await {
+            Ok(next) => due = next,
+            Err(_) => return,
+        }
+    }
+}

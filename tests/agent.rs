@@ -1,0 +1,284 @@
+//! The real `dnsfailover` binary against real BIND and Knot, watching
+//! in-process web servers on 127.0.0.x. Every outcome is read with `dig`.
+
+mod support;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use support::{
+    wait_until, AgentProcess, Grant, NameServer, ServerKind, TestKey, WebTarget, ZoneSpec,
+};
+
+const WEB1: &str = "127.0.0.2";
+const WEB2: &str = "127.0.0.3";
+/// Long enough for a loaded 2-core machine; the figures that matter are in the benchmarks.
+const MOVE_DEADLINE: Duration = Duration::from_secs(20);
+const SETTLE: &str = "nothing to send";
+
+/// A nameserver, two web targets sharing one port, and the agent's files.
+struct Lab {
+    server: NameServer,
+    web1: WebTarget,
+    web2: WebTarget,
+    dir: tempfile::TempDir,
+}
+
+impl Lab {
+    /// `www` starts out at `initial` (web1's address unless a test says otherwise).
+    async fn start(kind: ServerKind, initial: &str) -> Lab {
+        let key = TestKey::generate("agent-key");
+        let zone = ZoneSpec::new("example.test.", 7)
+            .record(&format!("www 15 IN A {initial}"))
+            .grant(Grant::Name {
+                key: key.name.clone(),
+                name: "www".into(),
+                types: vec!["A".into(), "AAAA".into()],
+            });
+        let server = NameServer::start(kind, vec![zone], vec![key.clone()]);
+        let addresses: Vec<IpAddr> = [WEB1, WEB2].iter().map(|a| a.parse().unwrap()).collect();
+        let port = support::common_port(&addresses).await;
+        let web1 = WebTarget::start(SocketAddr::new(addresses[0], port)).await;
+        let web2 = WebTarget::start(SocketAddr::new(addresses[1], port)).await;
+        let dir = tempfile::tempdir().unwrap();
+        key.write_bind_key_file(&dir.path().join("agent.key"));
+        Lab {
+            server,
+            web1,
+            web2,
+            dir,
+        }
+    }
+
+    /// Writes the agent's configuration; `extra` is appended to the record.
+    fn config(&self, check: &str, extra: &str) -> PathBuf {
+        let path = self.dir.path().join("dnsfailover.yaml");
+        let text = format!(
+            "nameserver:\n  address: {server}\n  key_file: {key}\n  timeout: 1s\n\
+             defaults:\n  ttl: 15\n  interval: 200ms\n  timeout: 150ms\n  fall: 2\n  rise: 2\n\
+             records:\n  - name: www.example.test.\n    servers:\n\
+             \x20     - {{ name: web1, addresses: [{web1}] }}\n\
+             \x20     - {{ name: web2, addresses: [{web2}] }}\n\
+             \x20   check: {check}\n{extra}",
+            server = self.server.addr(),
+            key = self.dir.path().join("agent.key").display(),
+            web1 = WEB1,
+            web2 = WEB2,
+            check = check.replace("PORT", &self.web1.address().port().to_string()),
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn http_config(&self) -> PathBuf {
+        self.config(
+            "{ type: http, port: PORT, path: /health, expect_body: ok }",
+            "",
+        )
+    }
+
+    fn agent(&self, config: &Path) -> AgentProcess {
+        AgentProcess::start(config, &self.dir.path().join("agent.log"))
+    }
+
+    fn www(&self) -> Vec<String> {
+        self.server.query("www.example.test.", "A")
+    }
+
+    fn wait_for_www(&self, agent: &AgentProcess, address: &str) -> Duration {
+        wait_until(
+            MOVE_DEADLINE,
+            || self.www() == [address],
+            || {
+                format!(
+                    "www is {:?}, not {address}; agent log:\n{}",
+                    self.www(),
+                    agent.log()
+                )
+            },
+        )
+    }
+
+    fn serial(&self) -> u32 {
+        self.server.soa_serial("example.test.")
+    }
+}
+
+async fn fails_over_when_the_primary_dies_and_fails_back(kind: ServerKind) {
+    let mut lab = Lab::start(kind, WEB1).await;
+    let agent = lab.agent(&lab.http_config());
+    agent.wait_for_log(SETTLE, 1, MOVE_DEADLINE);
+    let serial = lab.serial();
+
+    lab.web1.kill();
+    lab.wait_for_www(&agent, WEB2);
+    assert_eq!(
+        lab.server.query_ttl("www.example.test.", "A"),
+        Some(15),
+        "the configured TTL"
+    );
+    lab.web1.revive().await;
+    lab.wait_for_www(&agent, WEB1);
+    assert_eq!(lab.serial(), serial + 2, "exactly one update each way");
+    assert!(
+        agent.log().contains("failback"),
+        "the reason is logged:\n{}",
+        agent.log()
+    );
+}
+
+async fn a_frozen_server_is_caught_by_the_http_check(kind: ServerKind) {
+    let lab = Lab::start(kind, WEB1).await;
+    let agent = lab.agent(&lab.http_config());
+    agent.wait_for_log(SETTLE, 1, MOVE_DEADLINE);
+    lab.web1.freeze();
+    lab.wait_for_www(&agent, WEB2);
+}
+
+async fn all_down_keeps_dns_as_it_is(kind: ServerKind) {
+    let mut lab = Lab::start(kind, WEB1).await;
+    let agent = lab.agent(&lab.http_config());
+    agent.wait_for_log(SETTLE, 1, MOVE_DEADLINE);
+    let serial = lab.serial();
+    lab.web2.kill();
+    agent.wait_for_log("web2 address 127.0.0.3: up -> down", 1, MOVE_DEADLINE);
+    lab.web1.kill();
+    agent.wait_for_log("every server is down", 1, MOVE_DEADLINE);
+    assert_eq!(lab.www(), [WEB1]);
+    assert_eq!(lab.serial(), serial);
+}
+
+async fn a_restart_with_correct_dns_sends_nothing(kind: ServerKind) {
+    let lab = Lab::start(kind, WEB1).await;
+    let config = lab.http_config();
+    let serial = lab.serial();
+    let mut first = lab.agent(&config);
+    first.wait_for_log(SETTLE, 1, MOVE_DEADLINE);
+    assert!(
+        first.terminate().success(),
+        "SIGTERM ends the agent with status 0"
+    );
+    let second = lab.agent(&config);
+    second.wait_for_log(SETTLE, 2, MOVE_DEADLINE);
+    assert_eq!(
+        lab.serial(),
+        serial,
+        "no update was sent:\n{}",
+        second.log()
+    );
+}
+
+async fn converges_with_one_update_after_a_nameserver_outage(kind: ServerKind) {
+    let mut lab = Lab::start(kind, WEB1).await;
+    let agent = lab.agent(&lab.http_config());
+    agent.wait_for_log(SETTLE, 1, MOVE_DEADLINE);
+    let serial = lab.serial();
+    lab.server.stop();
+    lab.web1.kill();
+    agent.wait_for_log("failed, will retry", 1, MOVE_DEADLINE);
+    lab.server.restart();
+    lab.wait_for_www(&agent, WEB2);
+    assert_eq!(
+        lab.serial(),
+        serial + 1,
+        "exactly one effective update:\n{}",
+        agent.log()
+    );
+}
+
+async fn someone_elses_address_is_not_overwritten_without_takeover(kind: ServerKind) {
+    let lab = Lab::start(kind, "198.51.100.7").await;
+    let check = "{ type: tcp, port: PORT }";
+    let agent = lab.agent(&lab.config(check, ""));
+    agent.wait_for_log("someone else edited it", 1, MOVE_DEADLINE);
+    assert_eq!(lab.www(), ["198.51.100.7"]);
+    drop(agent);
+    let agent = lab.agent(&lab.config(check, "    takeover: true\n"));
+    lab.wait_for_www(&agent, WEB1);
+}
+
+async fn plan_prints_the_update_and_sends_nothing(kind: ServerKind) {
+    let mut lab = Lab::start(kind, WEB1).await;
+    lab.web1.kill();
+    let serial = lab.serial();
+    let output = Command::new(support::binary())
+        .arg("plan")
+        .arg("--config")
+        .arg(lab.http_config())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("web1 127.0.0.2: down"), "{stdout}");
+    assert!(
+        stdout.contains("prereq yxrrset www.example.test. IN A 127.0.0.2"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("update add www.example.test. 15 IN A 127.0.0.3"),
+        "{stdout}"
+    );
+    assert_eq!(lab.serial(), serial, "plan sends nothing");
+    assert_eq!(lab.www(), [WEB1]);
+}
+
+macro_rules! against_both_servers {
+    ($($scenario:ident),* $(,)?) => {
+        mod bind {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() { super::$scenario(super::ServerKind::Bind).await })*
+        }
+        mod knot {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() { super::$scenario(super::ServerKind::Knot).await })*
+        }
+    };
+}
+
+against_both_servers!(
+    fails_over_when_the_primary_dies_and_fails_back,
+    a_frozen_server_is_caught_by_the_http_check,
+    all_down_keeps_dns_as_it_is,
+    a_restart_with_correct_dns_sends_nothing,
+    converges_with_one_update_after_a_nameserver_outage,
+    someone_elses_address_is_not_overwritten_without_takeover,
+    plan_prints_the_update_and_sends_nothing,
+);
+
+#[test]
+fn check_config_reports_each_problem_with_its_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.yaml");
+    std::fs::write(
+        &path,
+        "nameserver:\n  address: ns.example.test\n  key_file: /nonexistent.key\nrecords:\n  - name: www.example.test.\n    servers: []\n    check: { type: tcp, port: 80 }\n",
+    )
+    .unwrap();
+    let output = Command::new(support::binary())
+        .arg("check-config")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let file = path.display().to_string();
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with(&format!("{file}:2:")) && l.contains("nameserver.address")),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with(&format!("{file}:6:")) && l.contains("records[0].servers")),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,111 @@
+//! Runs the real `dnsfailover` binary with a configuration written by the
+//! test, captures its log, and stops it by PID.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// The dnsfailover binary built by cargo for this test run.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_dnsfailover")
+}
+
+/// A running `dnsfailover run`.
+pub struct AgentProcess {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl AgentProcess {
+    /// Starts `dnsfailover run --config CONFIG` with debug logs into `log`.
+    pub fn start(config: &Path, log: &Path) -> AgentProcess {
+        let log_file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let child = Command::new(binary())
+            .args(["run", "--log-level", "debug", "--config"])
+            .arg(config)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+            .expect("dnsfailover starts");
+        AgentProcess {
+            child: Some(child),
+            log: log.to_path_buf(),
+        }
+    }
+
+    /// Everything it logged so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log has gained `count` lines containing `text` in
+    /// total; panics with the log after `deadline`.
+    pub fn wait_for_log(&self, text: &str, count: usize, deadline: Duration) {
+        let started = Instant::now();
+        while started.elapsed() < deadline {
+            if self.log().matches(text).count() >= count {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "the agent did not log {text:?} {count}x within {deadline:?}; its log:\n{}",
+            self.log()
+        );
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("still running");
+        let pid = child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(15) && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let stopped_in_time = child.try_wait().unwrap().is_some();
+        if !stopped_in_time {
+            let _ = child.kill();
+        }
+        let status = child.wait().unwrap();
+        assert!(
+            stopped_in_time,
+            "the agent did not stop within 15 s of SIGTERM; its log:\n{}",
+            self.log()
+        );
+        status
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Polls `probe` every 20 ms until it returns true; panics with `context()`
+/// after `deadline`. Returns the time it took.
+pub fn wait_until(
+    deadline: Duration,
+    mut probe: impl FnMut() -> bool,
+    context: impl Fn() -> String,
+) -> Duration {
+    let started = Instant::now();
+    while started.elapsed() < deadline {
+        if probe() {
+            return started.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("not reached within {deadline:?}: {}", context());
+}
