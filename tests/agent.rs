@@ -21,6 +21,7 @@ const SETTLE: &str = "nothing to send";
 /// A nameserver, two web targets sharing one port, and the agent's files.
 struct Lab {
     server: NameServer,
+    key: TestKey,
     web1: WebTarget,
     web2: WebTarget,
     dir: tempfile::TempDir,
@@ -46,6 +47,7 @@ impl Lab {
         key.write_bind_key_file(&dir.path().join("agent.key"));
         Lab {
             server,
+            key,
             web1,
             web2,
             dir,
@@ -199,6 +201,35 @@ async fn someone_elses_address_is_not_overwritten_without_takeover(kind: ServerK
     lab.wait_for_www(&agent, WEB1);
 }
 
+async fn each_family_follows_its_own_addresses(kind: ServerKind) {
+    let mut lab = Lab::start(kind, WEB1).await;
+    let v6_address = SocketAddr::new("::1".parse().unwrap(), lab.web1.address().port());
+    let Ok(_web1_v6) = WebTarget::try_start(v6_address).await else {
+        panic!("port {} is taken on ::1; rerun", v6_address.port());
+    };
+    assert!(lab
+        .server
+        .nsupdate(&lab.key, "update add www.example.test. 15 AAAA ::1")
+        .status
+        .success());
+    let path = lab.config("{ type: tcp, port: PORT }", "");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("[127.0.0.2]", "[127.0.0.2, \"::1\"]");
+    std::fs::write(&path, text).unwrap();
+    let agent = lab.agent(&path);
+    agent.wait_for_log(SETTLE, 2, MOVE_DEADLINE);
+    let serial = lab.serial();
+    lab.web1.kill();
+    lab.wait_for_www(&agent, WEB2);
+    assert_eq!(
+        lab.server.query("www.example.test.", "AAAA"),
+        ["::1"],
+        "web1's IPv6 side is still up"
+    );
+    assert_eq!(lab.serial(), serial + 1);
+}
+
 async fn plan_prints_the_update_and_sends_nothing(kind: ServerKind) {
     let mut lab = Lab::start(kind, WEB1).await;
     lab.web1.kill();
@@ -248,6 +279,7 @@ against_both_servers!(
     a_restart_with_correct_dns_sends_nothing,
     converges_with_one_update_after_a_nameserver_outage,
     someone_elses_address_is_not_overwritten_without_takeover,
+    each_family_follows_its_own_addresses,
     plan_prints_the_update_and_sends_nothing,
 );
 

@@ -29,13 +29,21 @@ pub struct WebTarget {
 impl WebTarget {
     /// Serves at `address` (its port must be free).
     pub async fn start(address: SocketAddr) -> WebTarget {
-        let mut target = WebTarget {
+        WebTarget::try_start(address)
+            .await
+            .expect("the target's port is free")
+    }
+
+    /// Serves at `address`, or says why it cannot listen there.
+    pub async fn try_start(address: SocketAddr) -> std::io::Result<WebTarget> {
+        let listener = TcpListener::bind(address).await?;
+        let mode = Arc::new(Mutex::new(Mode::Serving));
+        let task = Some(tokio::spawn(serve(listener, mode.clone())));
+        Ok(WebTarget {
             address,
-            mode: Arc::new(Mutex::new(Mode::Serving)),
-            task: None,
-        };
-        target.revive().await;
-        target
+            mode,
+            task,
+        })
     }
 
     /// The address it serves on.
