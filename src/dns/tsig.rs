@@ -45,36 +45,53 @@ pub fn unix_seconds(time: SystemTime) -> u64 {
 
 /// Signs an encoded message (without TSIG) at `time` and appends the TSIG record.
 pub fn sign_request(message: &[u8], key: &TsigKey, time: u64) -> Result<SignedRequest, WireError> {
+    let variables = tsig_variables(key, time, FUDGE_SECONDS, 0, &[]);
+    let mac = key.sign(&mac_input(None, message, &variables));
+    let bytes = append_tsig(message, key, time, &mac, 0, &[])?;
+    Ok(SignedRequest { bytes, mac })
+}
+
+/// What a MAC covers (RFC 8945 §4.3): the MAC it answers, if any, as
+/// length and bytes; the message without its TSIG record; the TSIG variables.
+fn mac_input(prior_mac: Option<&[u8]>, message: &[u8], variables: &[u8]) -> Vec<u8> {
+    let prior_len = prior_mac.map_or(0, |mac| 2 + mac.len());
+    let mut input = Vec::with_capacity(prior_len + message.len() + variables.len());
+    if let Some(mac) = prior_mac {
+        input.extend_from_slice(&(mac.len() as u16).to_be_bytes());
+        input.extend_from_slice(mac);
+    }
+    input.extend_from_slice(message);
+    input.extend_from_slice(variables);
+    input
+}
+
+/// The message with a TSIG record carrying `mac` appended and ARCOUNT raised
+/// (RFC 8945 §4.2); the original ID is the message's own.
+fn append_tsig(
+    message: &[u8],
+    key: &TsigKey,
+    time: u64,
+    mac: &[u8],
+    error: u16,
+    other: &[u8],
+) -> Result<Vec<u8>, WireError> {
     let counts = wire::section_counts(message)?;
-    let variables = tsig_variables(
-        key.name(),
-        &algorithm_name(key),
-        time,
-        FUDGE_SECONDS,
-        0,
-        &[],
-    );
-    let mut signed_data = Vec::with_capacity(message.len() + variables.len());
-    signed_data.extend_from_slice(message);
-    signed_data.extend_from_slice(&variables);
-    let mac = key.sign(&signed_data);
-
-    let original_id = u16::from_be_bytes([message[0], message[1]]);
-    let mut rdata = Vec::with_capacity(64 + mac.len());
-    wire::push_canonical_name(&mut rdata, &algorithm_name(key));
-    wire::push_u48(&mut rdata, time);
-    rdata.extend_from_slice(&FUDGE_SECONDS.to_be_bytes());
-    rdata.extend_from_slice(&(mac.len() as u16).to_be_bytes());
-    rdata.extend_from_slice(&mac);
-    rdata.extend_from_slice(&original_id.to_be_bytes());
-    rdata.extend_from_slice(&0u16.to_be_bytes()); // error
-    rdata.extend_from_slice(&0u16.to_be_bytes()); // other len
-
-    let mut bytes = message.to_vec();
     let additionals = counts
         .additionals
         .checked_add(1)
         .ok_or_else(|| WireError("no room for a TSIG record".into()))?;
+    let mut rdata = Vec::with_capacity(64 + mac.len() + other.len());
+    wire::push_canonical_name(&mut rdata, &algorithm_name(key));
+    wire::push_u48(&mut rdata, time);
+    rdata.extend_from_slice(&FUDGE_SECONDS.to_be_bytes());
+    rdata.extend_from_slice(&(mac.len() as u16).to_be_bytes());
+    rdata.extend_from_slice(mac);
+    rdata.extend_from_slice(&message[0..2]);
+    rdata.extend_from_slice(&error.to_be_bytes());
+    rdata.extend_from_slice(&(other.len() as u16).to_be_bytes());
+    rdata.extend_from_slice(other);
+
+    let mut bytes = message.to_vec();
     bytes[10..12].copy_from_slice(&additionals.to_be_bytes());
     wire::push_canonical_name(&mut bytes, key.name());
     bytes.extend_from_slice(&TYPE_TSIG.to_be_bytes());
@@ -82,7 +99,7 @@ pub fn sign_request(message: &[u8], key: &TsigKey, time: u64) -> Result<SignedRe
     bytes.extend_from_slice(&0u32.to_be_bytes());
     bytes.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
     bytes.extend_from_slice(&rdata);
-    Ok(SignedRequest { bytes, mac })
+    Ok(bytes)
 }
 
 /// Why a response could not be trusted, or the TSIG error the server reported.
@@ -143,19 +160,13 @@ pub fn verify_response(
     }
     let message = message_without_tsig(response, &tsig);
     let variables = tsig_variables(
-        key.name(),
-        &algorithm_name(key),
+        key,
         rdata.time_signed,
         rdata.fudge,
         rdata.error,
         &rdata.other,
     );
-    let mut signed_data =
-        Vec::with_capacity(2 + request_mac.len() + message.len() + variables.len());
-    signed_data.extend_from_slice(&(request_mac.len() as u16).to_be_bytes());
-    signed_data.extend_from_slice(request_mac);
-    signed_data.extend_from_slice(&message);
-    signed_data.extend_from_slice(&variables);
+    let signed_data = mac_input(Some(request_mac), &message, &variables);
     if !key.verify(&signed_data, &rdata.mac) {
         return Err(TsigFailure::MacMismatch);
     }
@@ -209,19 +220,12 @@ fn algorithm_name(key: &TsigKey) -> Name {
 }
 
 /// The TSIG variables of RFC 8945 §4.3.3, in digest order.
-fn tsig_variables(
-    key_name: &Name,
-    algorithm: &Name,
-    time: u64,
-    fudge: u16,
-    error: u16,
-    other: &[u8],
-) -> Vec<u8> {
+fn tsig_variables(key: &TsigKey, time: u64, fudge: u16, error: u16, other: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(96 + other.len());
-    wire::push_canonical_name(&mut out, key_name);
+    wire::push_canonical_name(&mut out, key.name());
     out.extend_from_slice(&CLASS_ANY.to_be_bytes());
     out.extend_from_slice(&0u32.to_be_bytes());
-    wire::push_canonical_name(&mut out, algorithm);
+    wire::push_canonical_name(&mut out, &algorithm_name(key));
     wire::push_u48(&mut out, time);
     out.extend_from_slice(&fudge.to_be_bytes());
     out.extend_from_slice(&error.to_be_bytes());
@@ -241,40 +245,7 @@ pub fn sign_response(
     error: u16,
     other: &[u8],
 ) -> Result<Vec<u8>, WireError> {
-    let counts = wire::section_counts(response)?;
-    let variables = tsig_variables(
-        key.name(),
-        &algorithm_name(key),
-        time,
-        FUDGE_SECONDS,
-        error,
-        other,
-    );
-    let mut signed_data = Vec::new();
-    signed_data.extend_from_slice(&(request_mac.len() as u16).to_be_bytes());
-    signed_data.extend_from_slice(request_mac);
-    signed_data.extend_from_slice(response);
-    signed_data.extend_from_slice(&variables);
-    let mac = key.sign(&signed_data);
-
-    let mut rdata = Vec::new();
-    wire::push_canonical_name(&mut rdata, &algorithm_name(key));
-    wire::push_u48(&mut rdata, time);
-    rdata.extend_from_slice(&FUDGE_SECONDS.to_be_bytes());
-    rdata.extend_from_slice(&(mac.len() as u16).to_be_bytes());
-    rdata.extend_from_slice(&mac);
-    rdata.extend_from_slice(&response[0..2]);
-    rdata.extend_from_slice(&error.to_be_bytes());
-    rdata.extend_from_slice(&(other.len() as u16).to_be_bytes());
-    rdata.extend_from_slice(other);
-
-    let mut bytes = response.to_vec();
-    bytes[10..12].copy_from_slice(&(counts.additionals + 1).to_be_bytes());
-    wire::push_canonical_name(&mut bytes, key.name());
-    bytes.extend_from_slice(&TYPE_TSIG.to_be_bytes());
-    bytes.extend_from_slice(&CLASS_ANY.to_be_bytes());
-    bytes.extend_from_slice(&0u32.to_be_bytes());
-    bytes.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-    bytes.extend_from_slice(&rdata);
-    Ok(bytes)
+    let variables = tsig_variables(key, time, FUDGE_SECONDS, error, other);
+    let mac = key.sign(&mac_input(Some(request_mac), response, &variables));
+    append_tsig(response, key, time, &mac, error, other)
 }
