@@ -35,6 +35,8 @@ struct RecordState {
     published: Option<Published>,
     /// A read or an update of this record is in flight.
     busy: bool,
+    /// The record waits in the read queue.
+    queued: bool,
     /// Failed reads or updates in a row.
     failures: u32,
     /// Not before this time (backoff after a failure).
@@ -92,6 +94,7 @@ impl Coordinator {
             .iter()
             .map(|record| RecordState {
                 zone: record.zone.clone(),
+                queued: true,
                 ..RecordState::default()
             })
             .collect::<Vec<_>>();
@@ -303,10 +306,11 @@ impl Coordinator {
         self.release_retries(now);
         if now >= self.next_refresh {
             self.next_refresh = now + REFRESH_INTERVAL;
-            let idle = (0..self.records.len())
-                .filter(|r| !self.records[*r].busy && !self.read_queue.contains(r));
-            let idle: Vec<usize> = idle.collect();
-            self.read_queue.extend(idle);
+            for record in 0..self.records.len() {
+                if !self.records[record].busy {
+                    self.queue_read(record);
+                }
+            }
         }
         self.start_reads();
         let mut batches: BTreeMap<Name, Vec<PlannedChange>> = BTreeMap::new();
@@ -330,11 +334,19 @@ impl Coordinator {
             if state.retry_at == Some(at) {
                 state.retry_at = None;
                 if state.published.is_none() {
-                    self.read_queue.push_back(record);
+                    self.queue_read(record);
                 } else {
                     self.dirty.insert(record);
                 }
             }
+        }
+    }
+
+    fn queue_read(&mut self, record: usize) {
+        let state = &mut self.records[record];
+        if !state.queued {
+            state.queued = true;
+            self.read_queue.push_back(record);
         }
     }
 
@@ -344,6 +356,7 @@ impl Coordinator {
                 break;
             };
             let state = &mut self.records[record];
+            state.queued = false;
             if state.busy || state.retry_at.is_some() {
                 continue;
             }
