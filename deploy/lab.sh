@@ -3,10 +3,10 @@
 # docker compose. Stop web1 and www.example.test moves to web2.
 #
 # Usage:
-#   scripts/lab up [--knot]      build, generate the TSIG key, start, wait until DNS answers
-#   scripts/lab status           show the services and the current answers
-#   scripts/lab test [--knot]    end-to-end failover test on a fresh lab, torn down afterwards
-#   scripts/lab down [--keep-images]
+#   deploy/lab.sh up [--knot]      build, generate the TSIG key, start, wait until DNS answers
+#   deploy/lab.sh status           show the services and the current answers
+#   deploy/lab.sh test [--knot]    end-to-end failover test on a fresh lab, torn down afterwards
+#   deploy/lab.sh down [--keep-images]
 #                                remove containers, network, key and lab images
 #                                (never the cached base image)
 #
@@ -16,7 +16,7 @@
 # Environment:
 #   DNSFAILOVER_BASE_IMAGE        base of every image; default: debian:bookworm-slim when a
 #                                 registry is reachable, else dnsfailover-base:bookworm
-#                                 (built by scripts/base-image)
+#                                 (built by deploy/docker/base-image.sh)
 #   DNSFAILOVER_OFFLINE=1         skip the registry probe and build everything locally
 #   DNSFAILOVER_AGENT_DOCKERFILE  agent Dockerfile; default: .../Dockerfile (Rust build stage)
 #                                 with a registry, .../Dockerfile.prebuilt (host binary) without
@@ -124,7 +124,7 @@ prepare_images() {
         : "${DNSFAILOVER_AGENT_DOCKERFILE:=deploy/docker/agent/Dockerfile.prebuilt}"
         command -v debootstrap >/dev/null || docker image inspect "$LOCAL_BASE_IMAGE" >/dev/null 2>&1 ||
             require_packages debootstrap
-        "$REPO_DIR/scripts/base-image"
+        "$REPO_DIR/deploy/docker/base-image.sh"
     fi
     export DNSFAILOVER_AGENT_DOCKERFILE="${DNSFAILOVER_AGENT_DOCKERFILE:-deploy/docker/agent/Dockerfile}"
     if [[ "$DNSFAILOVER_AGENT_DOCKERFILE" == *prebuilt ]]; then
@@ -241,7 +241,7 @@ parse_knot_flag() {
     case "${1:-}" in
         --knot) PROFILE_ARGS=(--profile knot) && DNS_PORTS=("$BIND_PORT" "$KNOT_PORT") ;;
         "") ;;
-        *) die "unknown option '$1' (see the usage at the top of scripts/lab)" ;;
+        *) die "unknown option '$1' (see the usage at the top of deploy/lab.sh)" ;;
     esac
 }
 
@@ -264,8 +264,8 @@ The lab is up. Watch the failover name and stop the preferred server:
   ${COMPOSE[*]} -p $PROJECT stop web1      # www moves to web2 (172.28.53.12)
   ${COMPOSE[*]} -p $PROJECT start web1     # and back to web1 (172.28.53.11)
   ${COMPOSE[*]} -p $PROJECT logs -f agent
-Knot DNS (after 'scripts/lab up --knot') answers on 127.0.0.1:$KNOT_PORT.
-Remove everything with: scripts/lab down
+Knot DNS (after 'deploy/lab.sh up --knot') answers on 127.0.0.1:$KNOT_PORT.
+Remove everything with: deploy/lab.sh down
 EOF
 }
 
@@ -284,7 +284,7 @@ cmd_down() {
     case "${1:-}" in
         --keep-images) rmi=() ;;
         "") ;;
-        *) die "unknown option '$1' (usage: scripts/lab down [--keep-images])" ;;
+        *) die "unknown option '$1' (usage: deploy/lab.sh down [--keep-images])" ;;
     esac
     ensure_tools
     PROFILE_ARGS=(--profile knot)
@@ -339,7 +339,7 @@ test_cleanup() {
     trap - EXIT INT TERM
     ((status == 0)) || show_agent_logs
     log "tearing the lab down"
-    cmd_down --keep-images >/dev/null 2>&1 || log "teardown failed: run scripts/lab down"
+    cmd_down --keep-images >/dev/null 2>&1 || log "teardown failed: run deploy/lab.sh down"
     exit "$status"
 }
 
@@ -348,7 +348,7 @@ cmd_test() {
     local began web1
     began=$(now_ms)
     ensure_tools
-    [[ -z "$(lab_containers)" ]] || die "the lab is running; run scripts/lab down first"
+    [[ -z "$(lab_containers)" ]] || die "the lab is running; run deploy/lab.sh down first"
     trap test_cleanup EXIT
     trap 'exit 130' INT TERM
     cmd_up "$@" >/dev/null
@@ -374,7 +374,7 @@ main() {
         down) cmd_down "$@" ;;
         status) cmd_status "$@" ;;
         test) cmd_test "$@" ;;
-        *) die "usage: scripts/lab up [--knot] | status | test [--knot] | down [--keep-images]" ;;
+        *) die "usage: deploy/lab.sh up [--knot] | status | test [--knot] | down [--keep-images]" ;;
     esac
 }
 

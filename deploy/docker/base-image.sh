@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the local Debian bookworm base image used by the lab when no registry is reachable.
 #
-# Usage: scripts/base-image [--force]
+# Usage: deploy/docker/base-image.sh [--force]
 #
 # The image is made with `debootstrap --variant=minbase` from the Debian mirror this host
 # already uses (or $DNSFAILOVER_DEBIAN_MIRROR) and imported as $DNSFAILOVER_BASE_IMAGE
@@ -57,14 +57,14 @@ main() {
     case "${1:-}" in
         --force) force=true ;;
         "") ;;
-        *) die "unknown argument '$1' (usage: scripts/base-image [--force])" ;;
+        *) die "unknown argument '$1' (usage: deploy/docker/base-image.sh [--force])" ;;
     esac
     command -v docker >/dev/null || die "docker is not installed"
     if ! $force && docker image inspect "$IMAGE" >/dev/null 2>&1; then
         log "$IMAGE already exists (use --force to rebuild)"
         return 0
     fi
-    [[ $(id -u) -eq 0 ]] || die "debootstrap needs root: run 'sudo scripts/base-image'"
+    [[ $(id -u) -eq 0 ]] || die "debootstrap needs root: run 'sudo deploy/docker/base-image.sh'"
     command -v debootstrap >/dev/null || die "debootstrap is missing: apt-get install debootstrap"
 
     local mirror root
