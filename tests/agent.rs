@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use base64::Engine;
+
 use support::{
     wait_until, AgentProcess, Grant, NameServer, ServerKind, TestKey, WebTarget, ZoneSpec,
 };
@@ -230,6 +232,26 @@ async fn each_family_follows_its_own_addresses(kind: ServerKind) {
     assert_eq!(lab.serial(), serial + 1);
 }
 
+async fn the_secret_never_reaches_the_log_even_at_trace_level(kind: ServerKind) {
+    let mut lab = Lab::start(kind, WEB1).await;
+    let log = lab.dir.path().join("trace.log");
+    let agent = AgentProcess::start_logging(&lab.http_config(), &log, "trace");
+    agent.wait_for_log(SETTLE, 1, MOVE_DEADLINE);
+    lab.web1.kill();
+    lab.wait_for_www(&agent, WEB2);
+    let text = agent.log();
+    assert!(text.contains("TRACE"), "trace logging was on");
+    assert!(!text.contains(&lab.key.secret), "the base64 secret leaked");
+    let secret = base64::engine::general_purpose::STANDARD
+        .decode(&lab.key.secret)
+        .unwrap();
+    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(
+        !text.to_lowercase().contains(&hex),
+        "the secret leaked as hex"
+    );
+}
+
 async fn plan_prints_the_update_and_sends_nothing(kind: ServerKind) {
     let mut lab = Lab::start(kind, WEB1).await;
     lab.web1.kill();
@@ -280,6 +302,7 @@ against_both_servers!(
     converges_with_one_update_after_a_nameserver_outage,
     someone_elses_address_is_not_overwritten_without_takeover,
     each_family_follows_its_own_addresses,
+    the_secret_never_reaches_the_log_even_at_trace_level,
     plan_prints_the_update_and_sends_nothing,
 );
 

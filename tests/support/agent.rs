@@ -20,13 +20,18 @@ pub struct AgentProcess {
 impl AgentProcess {
     /// Starts `dnsfailover run --config CONFIG` with debug logs into `log`.
     pub fn start(config: &Path, log: &Path) -> AgentProcess {
+        AgentProcess::start_logging(config, log, "debug")
+    }
+
+    /// Starts `dnsfailover run --config CONFIG` logging at `level` into `log`.
+    pub fn start_logging(config: &Path, log: &Path, level: &str) -> AgentProcess {
         let log_file = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)
             .unwrap();
         let child = Command::new(binary())
-            .args(["run", "--log-level", "debug", "--config"])
+            .args(["run", "--log-level", level, "--config"])
             .arg(config)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
