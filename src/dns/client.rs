@@ -163,7 +163,7 @@ impl Client {
             })
             .ok_or_else(|| DnsError::NotAuthoritative {
                 server: self.server,
-                zone: zone.clone(),
+                name: zone.clone(),
             })
     }
 
@@ -197,7 +197,7 @@ impl Client {
             }),
             ResponseCode::NotAuth => Err(DnsError::NotAuthoritative {
                 server: self.server,
-                zone: update.zone.clone(),
+                name: update.zone.clone(),
             }),
             ResponseCode::NotZone => Err(DnsError::NotZone {
                 server: self.server,
@@ -261,6 +261,8 @@ impl Client {
         for change in changes {
             match self.read_rrset(&change.name, change.family).await {
                 Ok(rrset) => published.push(rrset),
+                // Reading back fails the same way (e.g. BADSIG): one error says it all.
+                Err(reread) if reread.to_string() == cause.to_string() => return Err(cause),
                 Err(reread) => {
                     return Err(DnsError::Unconfirmed {
                         cause: Box::new(cause),
@@ -326,7 +328,7 @@ impl Client {
             | ResponseCode::Refused
             | ResponseCode::NotAuth => Err(DnsError::NotAuthoritative {
                 server: self.server,
-                zone: name.clone(),
+                name: name.clone(),
             }),
             rcode => Err(DnsError::ServerError {
                 server: self.server,

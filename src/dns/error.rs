@@ -62,7 +62,7 @@ pub enum DnsError {
     },
     /// The answer carried no TSIG although the request was signed.
     #[error(
-        "{server} answered {rcode} without a TSIG signature, so the answer cannot be trusted{hint}"
+        "{server} answered {} without a TSIG signature, so the answer cannot be trusted{hint}", rcode_name(*.rcode)
     )]
     Unsigned {
         server: SocketAddr,
@@ -79,9 +79,12 @@ pub enum DnsError {
         zone: Name,
         key: Name,
     },
-    /// NOTAUTH: the server is not authoritative for the zone.
-    #[error("{server} is not authoritative for zone {zone} (NOTAUTH): point nameserver.address at the zone's primary")]
-    NotAuthoritative { server: SocketAddr, zone: Name },
+    /// The server is not authoritative for a name or zone (NOTAUTH, REFUSED
+    /// or a non-authoritative answer to a query).
+    #[error(
+        "{server} is not authoritative for {name}: point nameserver.address at the zone's primary"
+    )]
+    NotAuthoritative { server: SocketAddr, name: Name },
     /// NOTZONE: a name is outside the zone the server knows.
     #[error("{server} says a name is outside zone {zone} (NOTZONE): check the record's zone")]
     NotZone { server: SocketAddr, zone: Name },
@@ -104,7 +107,7 @@ pub enum DnsError {
     #[error("{name} is a CNAME on {server}: A/AAAA records cannot be published beside it; remove the CNAME or configure the name it points to")]
     CnameAtName { server: SocketAddr, name: Name },
     /// Another error code from the server.
-    #[error("{server} answered {rcode} to {what}")]
+    #[error("{server} answered {} to {what}", rcode_name(*.rcode))]
     ServerError {
         server: SocketAddr,
         rcode: ResponseCode,
@@ -114,7 +117,7 @@ pub enum DnsError {
     #[error("malformed answer from {server}: {reason}")]
     Malformed { server: SocketAddr, reason: String },
     /// An update's outcome was unclear and reading back failed too.
-    #[error("{cause}; reading the records back to learn whether the update was applied failed as well: {reread}")]
+    #[error("{cause}; reading back to learn whether it was applied failed too: {reread}")]
     Unconfirmed {
         cause: Box<DnsError>,
         reread: Box<DnsError>,
@@ -153,6 +156,25 @@ impl DnsError {
     }
 }
 
+/// The RFC mnemonic of a response code, as operators know it from dig and logs.
+fn rcode_name(rcode: ResponseCode) -> String {
+    let name = match rcode {
+        ResponseCode::NoError => "NOERROR",
+        ResponseCode::FormErr => "FORMERR",
+        ResponseCode::ServFail => "SERVFAIL",
+        ResponseCode::NXDomain => "NXDOMAIN",
+        ResponseCode::NotImp => "NOTIMP",
+        ResponseCode::Refused => "REFUSED",
+        ResponseCode::YXDomain => "YXDOMAIN",
+        ResponseCode::YXRRSet => "YXRRSET",
+        ResponseCode::NXRRSet => "NXRRSET",
+        ResponseCode::NotAuth => "NOTAUTH",
+        ResponseCode::NotZone => "NOTZONE",
+        other => return format!("RCODE {}", u16::from(other)),
+    };
+    name.to_string()
+}
+
 fn show(rrset: Option<&AddressRrset>) -> String {
     match rrset {
         None => "nothing".to_string(),
@@ -185,5 +207,17 @@ fn describe_conflicts(conflicts: &[RrsetConflict]) -> String {
 impl fmt::Display for RrsetConflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&describe_conflicts(std::slice::from_ref(self)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_codes_read_as_their_mnemonics() {
+        assert_eq!(rcode_name(ResponseCode::NotAuth), "NOTAUTH");
+        assert_eq!(rcode_name(ResponseCode::Refused), "REFUSED");
+        assert_eq!(rcode_name(ResponseCode::from_low(12)), "RCODE 12");
     }
 }
