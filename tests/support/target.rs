@@ -69,7 +69,7 @@ impl WebTarget {
         if self.task.is_none() {
             let listener = TcpListener::bind(self.address)
                 .await
-                .expect("the target's port is free");
+                .unwrap_or_else(|e| panic!("cannot listen on {}: {e}", self.address));
             let mode = self.mode.clone();
             self.task = Some(tokio::spawn(serve(listener, mode)));
         }
