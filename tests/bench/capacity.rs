@@ -77,39 +77,15 @@ fn measure(targets: usize, window: Duration) -> Figures {
         records * ADDRESSES.len(),
         ADDRESSES.len()
     );
-    let ports = pick_ports(records);
-    let dir = tempfile::Builder::new()
-        .prefix("dnsfailover-capacity-")
-        .tempdir()
-        .expect("a temporary directory");
-    let ports_file = dir.path().join("ports");
-    let list: Vec<String> = ports.iter().map(u16::to_string).collect();
-    std::fs::write(&ports_file, list.join(",")).expect("writing the ports file");
-    let mut listeners: Vec<Listener> = ADDRESSES
-        .iter()
-        .map(|address| Listener::start(*address, &ports_file))
-        .collect();
-    let key = TestKey::generate("capacity-key");
-    let mut zone = ZoneSpec::new(ZONE, 1).grant(Grant::ZoneSubAddress {
-        key: key.name.clone(),
-    });
-    for record in 0..records {
-        zone = zone.record(&format!("r{record} 30 IN A {}", ADDRESSES[0]));
-    }
-    let server = NameServer::start(ServerKind::Bind, vec![zone], vec![key.clone()]);
-    if let Some(pid) = server.pid() {
-        register_pid(pid);
-    }
-    let key_path = dir.path().join("capacity.key");
-    key.write_bind_key_file(&key_path);
-    let config = dir.path().join("dnsfailover.yaml");
-    std::fs::write(&config, config_text(&server, &key_path, &ports))
-        .expect("writing the configuration");
-    let log_path = dir.path().join("agent.log");
+    let mut rig = Rig::start(records);
     let started = Instant::now();
-    let mut agent = start_agent(&config, &log_path, Some((AGENT_SOFT_NOFILE, hard_nofile())));
+    let mut agent = start_agent(
+        &rig.config,
+        &rig.log_path,
+        Some((AGENT_SOFT_NOFILE, hard_nofile())),
+    );
     println!("   agent PID {}", agent.pid());
-    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let log = || std::fs::read_to_string(&rig.log_path).unwrap_or_default();
     let settled_in =
         wait_for_count(&log, "nothing to send", records, &mut agent).then(|| started.elapsed());
     match settled_in {
@@ -121,7 +97,71 @@ fn measure(targets: usize, window: Duration) -> Figures {
     }
     std::thread::sleep(WARM_UP);
     let downs_before = log().matches("-> down").count();
-    for listener in &mut listeners {
+    let mut figures = measure_window(&agent, &mut rig.listeners, window);
+    figures.settled_in = settled_in;
+    figures.downs = log().matches("-> down").count() - downs_before;
+    agent.terminate();
+    figures.floor_cpu = floor_cpu(&rig.ports_file, window);
+    print_figures(&figures, targets, &log());
+    figures
+}
+
+/// Everything the agent checks and talks to, with its files.
+struct Rig {
+    listeners: Vec<Listener>,
+    ports_file: std::path::PathBuf,
+    config: std::path::PathBuf,
+    log_path: std::path::PathBuf,
+    _server: NameServer,
+    _dir: tempfile::TempDir,
+}
+
+impl Rig {
+    /// Listeners for `records` records, `named` serving them (each at the
+    /// first address), and the agent's configuration.
+    fn start(records: usize) -> Rig {
+        let ports = pick_ports(records);
+        let dir = tempfile::Builder::new()
+            .prefix("dnsfailover-capacity-")
+            .tempdir()
+            .expect("a temporary directory");
+        let ports_file = dir.path().join("ports");
+        let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+        std::fs::write(&ports_file, list.join(",")).expect("writing the ports file");
+        let listeners = ADDRESSES
+            .iter()
+            .map(|address| Listener::start(*address, &ports_file))
+            .collect();
+        let key = TestKey::generate("capacity-key");
+        let mut zone = ZoneSpec::new(ZONE, 1).grant(Grant::ZoneSubAddress {
+            key: key.name.clone(),
+        });
+        for record in 0..records {
+            zone = zone.record(&format!("r{record} 30 IN A {}", ADDRESSES[0]));
+        }
+        let server = NameServer::start(ServerKind::Bind, vec![zone], vec![key.clone()]);
+        if let Some(pid) = server.pid() {
+            register_pid(pid);
+        }
+        let key_path = dir.path().join("capacity.key");
+        key.write_bind_key_file(&key_path);
+        let config = dir.path().join("dnsfailover.yaml");
+        std::fs::write(&config, config_text(&server, &key_path, &ports))
+            .expect("writing the configuration");
+        Rig {
+            listeners,
+            ports_file,
+            config,
+            log_path: dir.path().join("agent.log"),
+            _server: server,
+            _dir: dir,
+        }
+    }
+}
+
+/// CPU, context switches, memory and arrivals over `window`.
+fn measure_window(agent: &ChildProcess, listeners: &mut [Listener], window: Duration) -> Figures {
+    for listener in listeners.iter_mut() {
         listener.command("mark");
     }
     let listener_pids: Vec<u32> = listeners.iter().map(|l| l.process.pid()).collect();
@@ -140,30 +180,21 @@ fn measure(targets: usize, window: Duration) -> Figures {
         .map(|(pid, start)| CpuSample::take(*pid).percent_since(start))
         .sum();
     let mut report = Arrivals::default();
-    for listener in &mut listeners {
+    for listener in listeners.iter_mut() {
         listener.command("report");
         report.merge(listener.read_report());
     }
-    let figures = Figures {
+    Figures {
         agent_cpu: agent_end.percent_since(&agent_start),
         listener_cpu,
         memory: Memory::of(agent.pid()),
         open_files: open_files(agent.pid()),
-        settled_in,
+        settled_in: None,
         listener: report.summary(),
-        downs: log().matches("-> down").count() - downs_before,
+        downs: 0,
         switches_per_second: switches as f64 / window.as_secs_f64(),
         floor_cpu: 0.0,
-    };
-    agent.terminate();
-    let floor_cpu = floor_cpu(&ports_file, window);
-    let figures = Figures {
-        floor_cpu,
-        ..figures
-    };
-    print_figures(&figures, targets, &log());
-    drop(listeners);
-    figures
+    }
 }
 
 /// Runs `connect-floor` against the same listeners for `window` after it has
