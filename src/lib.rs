@@ -18,5 +18,6 @@ pub mod dns;
 pub mod engine;
 pub mod family;
 pub mod logging;
+pub mod open_files;
 pub mod plan;
 pub mod shutdown;

@@ -1,5 +1,6 @@
 //! The coordinator owns the engine. It turns check results into health,
-//! health into decisions, and decisions into UPDATEs, one zone per message.
+//! health into decisions, and decisions into UPDATEs, one zone per message
+//! (several when the changes would not fit in one).
 //! Reads and updates run as tasks; their results come back here, so all
 //! state lives in one place and needs no locks.
 
@@ -13,8 +14,11 @@ use tokio::task::JoinSet;
 
 use super::alarms::{Alarms, Condition, ConditionChange};
 use super::backoff::retry_delay;
+use super::batch;
 use super::prober::ProbeEvent;
-use crate::dns::{ApplyOutcome, Client, DnsError, Published, RrsetChange, ZoneUpdate};
+use crate::dns::{
+    ApplyOutcome, Client, DnsError, Published, RrsetChange, ZoneUpdate, MAX_CHANGE_BYTES,
+};
 use crate::engine::{Engine, FamilyDecision, TargetId};
 use crate::family::Family;
 
@@ -313,14 +317,17 @@ impl Coordinator {
             }
         }
         self.start_reads();
-        let mut batches: BTreeMap<Name, Vec<PlannedChange>> = BTreeMap::new();
+        let mut zones: BTreeMap<Name, Vec<Vec<PlannedChange>>> = BTreeMap::new();
         for record in std::mem::take(&mut self.dirty) {
             if let Some((zone, planned)) = self.plan_record(record) {
-                batches.entry(zone).or_default().extend(planned);
+                zones.entry(zone).or_default().push(planned);
             }
         }
-        for (zone, planned) in batches {
-            self.start_update(zone, planned);
+        for (zone, records) in zones {
+            let size = |planned: &PlannedChange| planned.change.max_wire_size();
+            for planned in batch::pack(records, size, MAX_CHANGE_BYTES) {
+                self.start_update(zone.clone(), planned);
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod alarms;
 mod backoff;
+mod batch;
 mod coordinator;
 mod prober;
 

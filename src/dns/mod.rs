@@ -23,4 +23,4 @@ pub use rrset::AddressRrset;
 pub use secret::{Secret, SecretError};
 pub use transport::TransportError;
 pub use transport_kind::Transport;
-pub use update::{InvalidUpdate, RrsetChange, ZoneUpdate};
+pub use update::{InvalidUpdate, RrsetChange, ZoneUpdate, MAX_CHANGE_BYTES};

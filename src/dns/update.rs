@@ -24,10 +24,35 @@ pub struct RrsetChange {
     pub desired: AddressRrset,
 }
 
+/// The most bytes of changes to put in one UPDATE: a DNS message over TCP
+/// holds at most 65,535 bytes, and its header, zone section and TSIG record
+/// need a few hundred of them.
+pub const MAX_CHANGE_BYTES: usize = 64_000;
+
+/// Bytes of a resource record besides its owner name and data: type, class,
+/// TTL and data length (RFC 1035 §4.1.3).
+const RR_FIXED_BYTES: usize = 10;
+
 impl RrsetChange {
     /// True when applying the change would alter nothing.
     pub fn is_noop(&self) -> bool {
         self.expected.as_ref() == Some(&self.desired)
+    }
+
+    /// The most bytes this change can take in an UPDATE message, counting
+    /// every owner name uncompressed: prerequisites, the deletion and the
+    /// added records.
+    pub fn max_wire_size(&self) -> usize {
+        let rdata = match self.family {
+            Family::V4 => 4,
+            Family::V6 => 16,
+        };
+        let bare = self.name.len() + RR_FIXED_BYTES;
+        let prerequisites = match &self.expected {
+            Some(expected) => expected.addresses.len() * (bare + rdata),
+            None => bare,
+        };
+        prerequisites + bare + self.desired.addresses.len() * (bare + rdata)
     }
 }
 
@@ -288,5 +313,32 @@ mod tests {
             update.validate(),
             Err(InvalidUpdate::Duplicate { .. })
         ));
+    }
+
+    #[test]
+    fn max_wire_size_bounds_the_encoded_message() {
+        let changes: Vec<RrsetChange> = (0..50)
+            .map(|i| {
+                let owner = format!("host-{i}.example.test.");
+                if i % 2 == 0 {
+                    change(&owner, Some(&["192.0.2.1", "192.0.2.2"]), &["192.0.2.3"])
+                } else {
+                    let mut v6 = change(&owner, None, &["2001:db8::1"]);
+                    v6.family = Family::V6;
+                    v6
+                }
+            })
+            .collect();
+        let bound: usize = changes.iter().map(RrsetChange::max_wire_size).sum();
+        let update = ZoneUpdate {
+            zone: name("example.test."),
+            changes,
+        };
+        let encoded = update.to_message(1).to_vec().unwrap().len();
+        assert!(encoded <= bound + 512, "{encoded} bytes, bound {bound}");
+        assert!(
+            bound <= 4 * encoded,
+            "the bound is not absurdly loose: {bound}"
+        );
     }
 }

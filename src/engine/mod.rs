@@ -24,6 +24,7 @@ pub use decision::{decide_family, decide_record, FamilyDecision, Publish, Record
 pub use health::{Health, HealthTracker, Transition};
 pub use reason::PublishReason;
 pub use schedule::{
-    confirm_delay, Schedule, CONFIRM_DELAY_DIVISOR, MAX_CONFIRM_DELAY, MIN_CONFIRM_DELAY,
+    confirm_delay, first_check_offset, start_spread, Schedule, CONFIRM_DELAY_DIVISOR,
+    MAX_CONFIRM_DELAY, MAX_START_SPREAD, MIN_CONFIRM_DELAY,
 };
 pub use state::{Engine, HealthChange, Target, TargetId};

@@ -31,6 +31,30 @@ pub const MIN_CONFIRM_DELAY: Duration = Duration::from_millis(10);
 /// check timeout, whatever the interval.
 pub const MAX_CONFIRM_DELAY: Duration = Duration::from_millis(250);
 
+/// The longest time over which first checks are spread: long enough to
+/// smooth thousands of addresses out, short enough that a restarted agent
+/// has a verdict on every address soon, whatever the interval.
+pub const MAX_START_SPREAD: Duration = Duration::from_secs(1);
+
+/// The time over which the first checks are spread: the interval, at most
+/// [`MAX_START_SPREAD`].
+pub fn start_spread(interval: Duration) -> Duration {
+    interval.min(MAX_START_SPREAD)
+}
+
+/// How long after start-up the first check of address number `index` (of
+/// `count`) is due: `index / count` of [`start_spread`], so the addresses
+/// start evenly spaced and, their cadence being anchored to their own
+/// checks, stay spaced.
+pub fn first_check_offset(index: usize, count: usize, interval: Duration) -> Duration {
+    if count == 0 {
+        return Duration::ZERO;
+    }
+    let spread = start_spread(interval).as_nanos();
+    let offset = spread * (index % count) as u128 / count as u128;
+    Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX))
+}
+
 /// The pause between a finished check and the next one while a verdict is
 /// pending: `interval / 20`, clamped to 10 ms ..= 250 ms.
 ///
@@ -145,6 +169,26 @@ mod tests {
         for (interval, expected) in cases {
             assert_eq!(confirm_delay(interval), expected, "interval {interval:?}");
         }
+    }
+
+    #[test]
+    fn first_checks_are_spread_evenly_over_the_interval() {
+        let offsets: Vec<Duration> = (0..4).map(|i| first_check_offset(i, 4, ms(400))).collect();
+        assert_eq!(offsets, [ms(0), ms(100), ms(200), ms(300)]);
+        assert_eq!(
+            first_check_offset(0, 1, SECOND),
+            Duration::ZERO,
+            "alone: at once"
+        );
+        assert_eq!(first_check_offset(0, 0, SECOND), Duration::ZERO);
+    }
+
+    #[test]
+    fn long_intervals_spread_first_checks_over_one_second_at_most() {
+        let interval = Duration::from_secs(3600);
+        let last = first_check_offset(9_999, 10_000, interval);
+        assert!(last < MAX_START_SPREAD, "{last:?}");
+        assert_eq!(first_check_offset(5_000, 10_000, interval), ms(500));
     }
 
     #[test]

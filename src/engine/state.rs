@@ -12,7 +12,7 @@ use crate::dns::AddressRrset;
 
 use super::decision::{decide_record, RecordDecision};
 use super::health::{Health, HealthTracker};
-use super::schedule::Schedule;
+use super::schedule::{first_check_offset, Schedule};
 
 /// Identifies one checked address of one record. Only meaningful for the
 /// [`Engine`] that handed it out.
@@ -86,8 +86,8 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine for `config` with every address unknown and its first check
-    /// due at `now`.
+    /// An engine for `config` with every address unknown and the first
+    /// checks due from `now` on, spread evenly (see [`first_check_offset`]).
     pub fn new(config: &Config, now: Instant) -> Self {
         let mut targets: Vec<TargetState> = Vec::new();
         let mut layout = Vec::with_capacity(config.records.len());
@@ -116,6 +116,12 @@ impl Engine {
                 record_layout.push(server_layout);
             }
             layout.push(record_layout);
+        }
+        let count = targets.len();
+        for (index, target) in targets.iter_mut().enumerate() {
+            let interval = config.records[target.record_index].timing.interval;
+            let first_due = now + first_check_offset(index, count, interval);
+            target.schedule = Schedule::new(interval, first_due);
         }
         Engine {
             records: config.records.clone(),

@@ -109,10 +109,15 @@ fn the_same_address_in_two_records_is_checked_separately() {
 }
 
 #[test]
-fn every_first_check_is_due_at_start() {
+fn first_checks_are_spread_over_the_start() {
     let base = Instant::now();
     let engine = Engine::new(&dual_stack(), base);
-    assert!(engine.targets().all(|t| engine.next_due(t.id) == base));
+    // Four addresses, interval 10 s: spread over one second, a quarter apart.
+    let due: Vec<Duration> = engine
+        .targets()
+        .map(|t| engine.next_due(t.id) - base)
+        .collect();
+    assert_eq!(due, [ms(0), ms(250), ms(500), ms(750)]);
     assert_eq!(engine.soonest_due(), Some((id_of(&engine, 0, W1_V4), base)));
     assert_eq!(Engine::new(&config(vec![]), base).soonest_due(), None);
 }

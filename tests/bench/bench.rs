@@ -1,0 +1,75 @@
+//! Benchmarks of the real `dnsfailover` binary against a real `named` on
+//! loopback: failover latency, check capacity and update throughput.
+//!
+//! Run them with `tests/bench/run` (it builds with `--release`). The same
+//! executable also plays the servers being watched: `serve-http` (one web
+//! server the benchmark kills, blackholes and freezes) and `serve-tcp` (many
+//! listeners for the capacity benchmark) and `connect-floor` (the least a
+//! TCP checker must do, for reference), started as child processes.
+//!
+//! Under `cargo test` (no `--bench` argument) nothing is measured.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod baseline;
+mod capacity;
+mod children;
+mod dnswatch;
+mod failover;
+mod firewall;
+mod floor;
+mod lab;
+mod listener;
+mod options;
+mod procstat;
+mod report;
+mod stats;
+mod target;
+mod updates;
+mod webserver;
+
+use std::process::ExitCode;
+
+use options::{Mode, Options};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = match options::parse(&args) {
+        Ok(mode) => mode,
+        Err(message) => {
+            eprintln!("failover bench: {message}\n{}", options::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    match mode {
+        Mode::NotBenchmarking => {
+            println!("failover bench: measures nothing under `cargo test`; run tests/bench/run");
+            ExitCode::SUCCESS
+        }
+        Mode::ServeHttp { address } => webserver::main(address),
+        Mode::ServeTcp(spec) => listener::main(spec),
+        Mode::ConnectFloor(spec) => floor::main(spec),
+        Mode::Bench(options) => bench(&options),
+        Mode::Help => {
+            println!("{}", options::USAGE);
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Runs the selected benchmarks and prints every figure, then the table.
+fn bench(options: &Options) -> ExitCode {
+    let mut table = report::Table::default();
+    if options.failover {
+        failover::run(options, &mut table);
+    }
+    if options.capacity {
+        capacity::run(options, &mut table);
+    }
+    if options.updates {
+        updates::run(options, &mut table);
+    }
+    println!("\n{}", table.markdown());
+    ExitCode::SUCCESS
+}

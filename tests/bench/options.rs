@@ -1,0 +1,135 @@
+//! The command line of the benchmark executable.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::floor::FloorSpec;
+use crate::listener::ListenSpec;
+
+/// How to run the benchmarks (after `--`, e.g. `tests/bench/run --runs 5`).
+pub const USAGE: &str = "\
+usage: tests/bench/run [--runs N] [--only failover,capacity,updates] [--sizes N,N] [--window SECONDS] [--changes N]
+  --runs N        failover runs per fault and per contender (default 10)
+  --only LIST     which benchmarks to run (default: all three)
+  --sizes LIST    target counts of the capacity benchmark (default 1000,10000)
+  --window S      CPU and jitter measurement window in seconds (default 20)
+  --changes N     record changes of the update benchmark (default 1000)";
+
+/// Upper bounds, so that a typo cannot make a run last for hours.
+const MAX_RUNS: usize = 100;
+const MAX_TARGETS: usize = 20_000;
+const MAX_WINDOW: u64 = 300;
+const MAX_CHANGES: usize = 10_000;
+
+/// What this process was started for.
+pub enum Mode {
+    /// Started by `cargo test`: measure nothing.
+    NotBenchmarking,
+    /// A child: one web server on `address`.
+    ServeHttp { address: SocketAddr },
+    /// A child: many TCP listeners.
+    ServeTcp(ListenSpec),
+    /// A child: the reference TCP checker.
+    ConnectFloor(FloorSpec),
+    /// The benchmarks themselves.
+    Bench(Options),
+    /// `--help`: print [`USAGE`].
+    Help,
+}
+
+/// Which benchmarks to run and how long.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub failover: bool,
+    pub capacity: bool,
+    pub updates: bool,
+    pub runs: usize,
+    pub sizes: Vec<usize>,
+    pub window: Duration,
+    pub changes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            failover: true,
+            capacity: true,
+            updates: true,
+            runs: 10,
+            sizes: vec![1_000, 10_000],
+            window: Duration::from_secs(20),
+            changes: 1_000,
+        }
+    }
+}
+
+/// Reads the arguments (without the program name).
+pub fn parse(args: &[String]) -> Result<Mode, String> {
+    match args.first().map(String::as_str) {
+        Some("serve-http") => {
+            let address = args.get(1).ok_or("serve-http needs ADDRESS:PORT")?;
+            let address = address
+                .parse()
+                .map_err(|_| format!("serve-http: {address:?} is not ADDRESS:PORT"))?;
+            return Ok(Mode::ServeHttp { address });
+        }
+        Some("serve-tcp") => return ListenSpec::parse(&args[1..]).map(Mode::ServeTcp),
+        Some("connect-floor") => return FloorSpec::parse(&args[1..]).map(Mode::ConnectFloor),
+        _ => {}
+    }
+    if !args.iter().any(|arg| arg == "--bench") {
+        return Ok(Mode::NotBenchmarking);
+    }
+    let mut options = Options::default();
+    let mut rest = args.iter().filter(|arg| *arg != "--bench");
+    while let Some(flag) = rest.next() {
+        let mut value = || {
+            rest.next()
+                .map(String::as_str)
+                .ok_or(format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--help" | "-h" => return Ok(Mode::Help),
+            "--runs" => options.runs = number(flag, value()?, 1, MAX_RUNS)?,
+            "--window" => {
+                options.window = Duration::from_secs(number(flag, value()?, 2, MAX_WINDOW)?)
+            }
+            "--changes" => options.changes = number(flag, value()?, 1, MAX_CHANGES)?,
+            "--sizes" => {
+                options.sizes = value()?
+                    .split(',')
+                    .map(|size| number(flag, size, 2, MAX_TARGETS))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--only" => {
+                let list = value()?;
+                options.failover = false;
+                options.capacity = false;
+                options.updates = false;
+                for name in list.split(',') {
+                    match name {
+                        "failover" => options.failover = true,
+                        "capacity" => options.capacity = true,
+                        "updates" => options.updates = true,
+                        other => return Err(format!("--only: unknown benchmark {other:?}")),
+                    }
+                }
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(Mode::Bench(options))
+}
+
+/// Parses `text` as a number between `min` and `max`.
+fn number<T>(flag: &str, text: &str, min: T, max: T) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    match text.parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(format!(
+            "{flag}: {text:?} is not a number from {min} to {max}"
+        )),
+    }
+}
