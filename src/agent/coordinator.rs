@@ -25,9 +25,10 @@ use crate::family::Family;
 /// How often every record is read again, to notice edits made behind the
 /// agent's back and answers lost by a restarted nameserver.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
-/// Reads in flight at once: enough to start thousands of records quickly
-/// without flooding the nameserver.
-pub const MAX_CONCURRENT_READS: usize = 64;
+/// Records read at once (two queries each): enough to start thousands of
+/// records in seconds, few enough not to overflow BIND's TCP listen queue
+/// (`tcp-listen-queue`, 10 by default), which stalls reads for seconds.
+pub const MAX_CONCURRENT_READS: usize = 8;
 
 /// What the agent knows of one record besides health.
 #[derive(Debug, Default)]

@@ -16,6 +16,10 @@ use super::update::{RrsetChange, ZoneUpdate};
 use super::{AddressRrset, Transport};
 use crate::family::Family;
 
+/// Reads in flight at once when updated RRsets are read back: enough to read
+/// a thousand back quickly, few enough for BIND's TCP listen queue (10).
+const READ_BACK_CONCURRENCY: usize = 8;
+
 /// Where the wall-clock time for TSIG comes from (replaceable in tests).
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
@@ -211,9 +215,33 @@ impl Client {
         }
     }
 
+    /// Reads the RRsets of `changes` back, a few at a time; in the same order.
+    async fn read_back(
+        &self,
+        changes: &[&RrsetChange],
+    ) -> Result<Vec<Option<AddressRrset>>, DnsError> {
+        let mut published = vec![None; changes.len()];
+        let mut reads = tokio::task::JoinSet::new();
+        let mut pending = changes.iter().enumerate();
+        loop {
+            while reads.len() < READ_BACK_CONCURRENCY {
+                let Some((index, change)) = pending.next() else {
+                    break;
+                };
+                let (client, name, family) = (self.clone(), change.name.clone(), change.family);
+                reads.spawn(async move { (index, client.read_rrset(&name, family).await) });
+            }
+            let Some(done) = reads.join_next().await else {
+                return Ok(published);
+            };
+            let (index, rrset) = done.expect("a read never panics");
+            published[index] = rrset?;
+        }
+    }
+
     async fn confirm(&self, changes: &[&RrsetChange]) -> Result<ApplyOutcome, DnsError> {
-        for change in changes {
-            let published = self.read_rrset(&change.name, change.family).await?;
+        let published = self.read_back(changes).await?;
+        for (change, published) in changes.iter().zip(published) {
             if published.as_ref() != Some(&change.desired) {
                 return Err(DnsError::NotApplied {
                     server: self.server,
@@ -228,26 +256,18 @@ impl Client {
     }
 
     async fn conflict(&self, update: &ZoneUpdate, changes: &[&RrsetChange]) -> DnsError {
-        let mut conflicts = Vec::new();
-        for change in changes {
-            match self.read_rrset(&change.name, change.family).await {
-                Ok(published) if published == change.expected => {}
-                Ok(published) => conflicts.push(conflict_of(change, published)),
-                Err(reread) => {
-                    let cause = DnsError::Conflict {
-                        zone: update.zone.clone(),
-                        conflicts: Vec::new(),
-                    };
-                    return DnsError::Unconfirmed {
-                        cause: Box::new(cause),
-                        reread: Box::new(reread),
-                    };
-                }
-            }
-        }
-        DnsError::Conflict {
-            zone: update.zone.clone(),
-            conflicts,
+        match self.read_back(changes).await {
+            Ok(published) => DnsError::Conflict {
+                zone: update.zone.clone(),
+                conflicts: conflicts_of(changes, published),
+            },
+            Err(reread) => DnsError::Unconfirmed {
+                cause: Box::new(DnsError::Conflict {
+                    zone: update.zone.clone(),
+                    conflicts: Vec::new(),
+                }),
+                reread: Box::new(reread),
+            },
         }
     }
 
@@ -257,20 +277,17 @@ impl Client {
         changes: &[&RrsetChange],
         cause: DnsError,
     ) -> Result<ApplyOutcome, DnsError> {
-        let mut published = Vec::with_capacity(changes.len());
-        for change in changes {
-            match self.read_rrset(&change.name, change.family).await {
-                Ok(rrset) => published.push(rrset),
-                // Reading back fails the same way (e.g. BADSIG): one error says it all.
-                Err(reread) if reread.to_string() == cause.to_string() => return Err(cause),
-                Err(reread) => {
-                    return Err(DnsError::Unconfirmed {
-                        cause: Box::new(cause),
-                        reread: Box::new(reread),
-                    })
-                }
+        let published = match self.read_back(changes).await {
+            Ok(published) => published,
+            // Reading back fails the same way (e.g. BADSIG): one error says it all.
+            Err(reread) if reread.to_string() == cause.to_string() => return Err(cause),
+            Err(reread) => {
+                return Err(DnsError::Unconfirmed {
+                    cause: Box::new(cause),
+                    reread: Box::new(reread),
+                })
             }
-        }
+        };
         let all = |wanted: &dyn Fn(&RrsetChange) -> Option<AddressRrset>| {
             changes
                 .iter()
@@ -285,15 +302,9 @@ impl Client {
         if all(&|change| change.expected.clone()) {
             return Err(cause);
         }
-        let conflicts = changes
-            .iter()
-            .zip(published)
-            .filter(|(change, now)| *now != change.expected)
-            .map(|(change, now)| conflict_of(change, now))
-            .collect();
         Err(DnsError::Conflict {
             zone: update.zone.clone(),
-            conflicts,
+            conflicts: conflicts_of(changes, published),
         })
     }
 
@@ -443,6 +454,19 @@ impl Client {
             },
         }
     }
+}
+
+/// The changes whose RRset is no longer what they expected.
+fn conflicts_of(
+    changes: &[&RrsetChange],
+    published: Vec<Option<AddressRrset>>,
+) -> Vec<RrsetConflict> {
+    changes
+        .iter()
+        .zip(published)
+        .filter(|(change, now)| *now != change.expected)
+        .map(|(change, now)| conflict_of(change, now))
+        .collect()
 }
 
 fn conflict_of(change: &RrsetChange, published: Option<AddressRrset>) -> RrsetConflict {
