@@ -58,16 +58,11 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::CheckConfig => {
-            let addresses: usize = config
-                .records
-                .iter()
-                .flat_map(|r| &r.servers)
-                .map(|s| s.addresses.len())
-                .sum();
             println!(
-                "{}: ok ({} records, {addresses} addresses)",
+                "{}: ok ({} records, {} addresses)",
                 cli.config.display(),
-                config.records.len()
+                config.records.len(),
+                config.address_count()
             );
             ExitCode::SUCCESS
         }
@@ -134,12 +129,7 @@ fn client(config: &Config) -> Result<Client, String> {
 /// Raises the open-file limit and warns when it is still too low for the
 /// addresses to check.
 fn raise_open_file_limit(config: &Config) {
-    let addresses: usize = config
-        .records
-        .iter()
-        .flat_map(|record| &record.servers)
-        .map(|server| server.addresses.len())
-        .sum();
+    let addresses = config.address_count();
     let need = open_files::need(addresses);
     match open_files::raise() {
         Ok(limit) if limit.now < need => tracing::warn!(

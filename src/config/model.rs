@@ -21,6 +21,17 @@ pub struct Config {
     pub records: Vec<Record>,
 }
 
+impl Config {
+    /// How many addresses are checked: every address of every server of every record.
+    pub fn address_count(&self) -> usize {
+        self.records
+            .iter()
+            .flat_map(|record| &record.servers)
+            .map(|server| server.addresses.len())
+            .sum()
+    }
+}
+
 /// The primary nameserver and how to talk to it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Nameserver {
