@@ -14,14 +14,14 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::process::{ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::children::{register_pid, ChildProcess};
+use crate::children::{start_bind, ChildProcess};
 use crate::firewall;
 use crate::lab::start_agent;
 use crate::options::Options;
 use crate::procstat::{context_switches, mib, open_files, CpuSample, Memory};
 use crate::report::Table;
 use crate::stats::percentile;
-use crate::support::{Grant, NameServer, ServerKind, TestKey, ZoneSpec};
+use crate::support::NameServer;
 
 /// Every record has one server on each of these addresses, all on its own port.
 const ADDRESSES: [IpAddr; 2] = [
@@ -132,17 +132,11 @@ impl Rig {
             .iter()
             .map(|address| Listener::start(*address, &ports_file))
             .collect();
-        let key = TestKey::generate("capacity-key");
-        let mut zone = ZoneSpec::new(ZONE, 1).grant(Grant::ZoneSubAddress {
-            key: key.name.clone(),
-        });
-        for record in 0..records {
-            zone = zone.record(&format!("r{record} 30 IN A {}", ADDRESSES[0]));
-        }
-        let server = NameServer::start(ServerKind::Bind, vec![zone], vec![key.clone()]);
-        if let Some(pid) = server.pid() {
-            register_pid(pid);
-        }
+        let (server, key) = start_bind(
+            ZONE,
+            "capacity-key",
+            (0..records).map(|record| format!("r{record} 30 IN A {}", ADDRESSES[0])),
+        );
         let key_path = dir.path().join("capacity.key");
         key.write_bind_key_file(&key_path);
         let config = dir.path().join("dnsfailover.yaml");

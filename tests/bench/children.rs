@@ -11,6 +11,8 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::support::{Grant, NameServer, ServerKind, TestKey, ZoneSpec};
+
 /// The environment variable naming the PID file.
 const PID_FILE_VARIABLE: &str = "DNSFAILOVER_BENCH_PIDS";
 
@@ -133,4 +135,26 @@ fn start_time(pid: u32) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_name = &stat[stat.rfind(')')? + 2..];
     after_name.split_whitespace().nth(19).map(str::to_string)
+}
+
+/// Starts BIND as primary for `zone` with `records` (zone-file lines), with
+/// a fresh key that may change A/AAAA records anywhere in it; the server is
+/// registered so that it is stopped whatever happens.
+pub fn start_bind(
+    zone: &str,
+    key_name: &str,
+    records: impl IntoIterator<Item = String>,
+) -> (NameServer, TestKey) {
+    let key = TestKey::generate(key_name);
+    let mut spec = ZoneSpec::new(zone, 1).grant(Grant::ZoneSubAddress {
+        key: key.name.clone(),
+    });
+    for record in records {
+        spec = spec.record(&record);
+    }
+    let server = NameServer::start(ServerKind::Bind, vec![spec], vec![key.clone()]);
+    if let Some(pid) = server.pid() {
+        register_pid(pid);
+    }
+    (server, key)
 }

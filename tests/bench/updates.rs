@@ -21,11 +21,11 @@ use dnsfailover::family::Family;
 use hickory_proto::rr::Name;
 use tokio::task::JoinSet;
 
-use crate::children::register_pid;
+use crate::children::start_bind;
 use crate::dnswatch::DnsWatch;
 use crate::options::Options;
 use crate::report::Table;
-use crate::support::{Grant, NameServer, ServerKind, TestKey, ZoneSpec};
+use crate::support::NameServer;
 
 const ZONE: &str = "upd.test.";
 /// The two addresses every record moves between.
@@ -122,17 +122,11 @@ pub fn run(options: &Options, table: &mut Table) {
 
 impl Setup {
     fn start(count: usize) -> Setup {
-        let key = TestKey::generate("update-key");
-        let mut zone = ZoneSpec::new(ZONE, 1).grant(Grant::ZoneSubAddress {
-            key: key.name.clone(),
-        });
-        for record in 0..count {
-            zone = zone.record(&format!("u{record} {TTL} IN A {}", ADDRESSES[0]));
-        }
-        let server = NameServer::start(ServerKind::Bind, vec![zone], vec![key.clone()]);
-        if let Some(pid) = server.pid() {
-            register_pid(pid);
-        }
+        let (server, key) = start_bind(
+            ZONE,
+            "update-key",
+            (0..count).map(|record| format!("u{record} {TTL} IN A {}", ADDRESSES[0])),
+        );
         let key_file = tempfile::NamedTempFile::new().expect("a temporary key file");
         let key_path = key_file.path().to_path_buf();
         key.write_bind_key_file(&key_path);
