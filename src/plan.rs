@@ -108,16 +108,10 @@ pub async fn plan(
 /// and address, in configuration order.
 async fn check_once(record: &Record, tls: &TlsContexts) -> Result<Vec<Vec<Outcome>>, PlanError> {
     let check = Arc::new(record.check.clone());
-    let host = record.name.to_ascii().trim_end_matches('.').to_string();
     let mut checks = tokio::task::JoinSet::new();
     for (server_index, server) in record.servers.iter().enumerate() {
         for (address_index, address) in server.addresses.iter().enumerate() {
-            let target = crate::check::Target {
-                address: *address,
-                check: check.clone(),
-                default_host: host.clone(),
-                timeout: record.timing.timeout,
-            };
+            let target = crate::check::Target::of_record(record, *address, check.clone());
             let mut checker = Checker::new(target, tls).map_err(|source| PlanError::Check {
                 record: record.name.clone(),
                 source,

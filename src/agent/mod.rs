@@ -52,12 +52,11 @@ pub async fn run(
         .collect();
     for target in engine.targets() {
         let record = target.record;
-        let check_target = crate::check::Target {
-            address: target.address,
-            check: checks[target.record_index].clone(),
-            default_host: record.name.to_ascii().trim_end_matches('.').to_string(),
-            timeout: record.timing.timeout,
-        };
+        let check_target = crate::check::Target::of_record(
+            record,
+            target.address,
+            checks[target.record_index].clone(),
+        );
         let checker = Checker::new(check_target, tls).map_err(|source| StartError {
             record: record.name.to_string(),
             source,

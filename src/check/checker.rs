@@ -14,7 +14,7 @@ use super::outcome::{timed_out, Outcome, Step};
 use super::tcp;
 use super::tls::TlsContexts;
 use super::watch::{FalseAlarms, KeptConnection};
-use crate::config::CheckSpec;
+use crate::config::{CheckSpec, Record};
 
 /// Everything needed to check one address.
 #[derive(Debug, Clone)]
@@ -27,6 +27,19 @@ pub struct Target {
     pub default_host: String,
     /// The most one check may take, connecting and TLS included.
     pub timeout: Duration,
+}
+
+impl Target {
+    /// The target for one address of `record`, sharing the record's `check`;
+    /// the default Host header is the record name without its trailing dot.
+    pub fn of_record(record: &Record, address: IpAddr, check: Arc<CheckSpec>) -> Target {
+        Target {
+            address,
+            check,
+            default_host: record.name.to_ascii().trim_end_matches('.').to_string(),
+            timeout: record.timing.timeout,
+        }
+    }
 }
 
 /// A check that passed, before it is timed.
