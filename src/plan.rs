@@ -12,6 +12,7 @@ use crate::check::{Checker, Outcome, TlsContexts};
 use crate::config::{Config, Record};
 use crate::dns::{Client, DnsError, RrsetChange, ZoneUpdate};
 use crate::engine::{decide_record, FamilyDecision, Health};
+use crate::vocabulary::AddressRrset;
 
 /// Why a plan could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -139,7 +140,7 @@ async fn check_once(record: &Record, tls: &TlsContexts) -> Result<Vec<Vec<Outcom
         .collect())
 }
 
-fn describe(decision: &FamilyDecision, published: Option<&crate::dns::AddressRrset>) -> String {
+fn describe(decision: &FamilyDecision, published: Option<&AddressRrset>) -> String {
     let now = published.map_or_else(
         || "nothing".to_string(),
         |rrset| {

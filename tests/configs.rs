@@ -11,7 +11,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use dnsfailover::config::{self, KeySource};
+use dnsfailover::config;
+use dnsfailover::vocabulary::KeySource;
 
 /// Accepts every key: these tests are about the YAML, not about key files.
 fn any_key(_: &KeySource) -> Result<(), String> {

@@ -9,11 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine;
-use dnsfailover::dns::{
-    AddressRrset, ApplyOutcome, Client, DnsError, RrsetChange, Transport, TsigAlgorithm, TsigKey,
-    ZoneUpdate,
-};
-use dnsfailover::family::Family;
+use dnsfailover::dns::{ApplyOutcome, Client, DnsError, RrsetChange, TsigKey, ZoneUpdate};
+use dnsfailover::vocabulary::{AddressRrset, Family, Transport, TsigAlgorithm};
 use hickory_proto::rr::Name;
 use support::{Grant, NameServer, ServerKind, TestKey, ZoneSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

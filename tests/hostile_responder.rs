@@ -9,10 +9,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use dnsfailover::dns::tsig;
-use dnsfailover::dns::{
-    AddressRrset, Client, DnsError, RrsetChange, Transport, TsigAlgorithm, TsigKey, ZoneUpdate,
-};
-use dnsfailover::family::Family;
+use dnsfailover::dns::{Client, DnsError, RrsetChange, TsigKey, ZoneUpdate};
+use dnsfailover::vocabulary::{AddressRrset, Family, Transport, TsigAlgorithm};
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::Name;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -3,7 +3,8 @@
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
-use dnsfailover::dns::{parse_key_file, KeyEntry, TsigAlgorithm};
+use dnsfailover::dns::{parse_key_file, KeyEntry};
+use dnsfailover::vocabulary::TsigAlgorithm;
 use proptest::prelude::*;
 
 /// One generated `key` statement and how to lay it out.

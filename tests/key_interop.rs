@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use base64::Engine;
-use dnsfailover::config::KeySource;
-use dnsfailover::dns::{TsigAlgorithm, TsigKey};
+use dnsfailover::dns::TsigKey;
+use dnsfailover::vocabulary::KeySource;
+use dnsfailover::vocabulary::TsigAlgorithm;
 use hickory_proto::rr::Name;
 use tempfile::TempDir;
 

@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
-use dnsfailover::config::KeySource;
-use dnsfailover::dns::{parse_key_file, TsigAlgorithm, TsigKey};
+use dnsfailover::dns::{parse_key_file, TsigKey};
+use dnsfailover::vocabulary::KeySource;
+use dnsfailover::vocabulary::TsigAlgorithm;
 use hickory_proto::rr::Name;
 use tempfile::TempDir;
 use tracing_subscriber::fmt::MakeWriter;

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use crate::engine::FamilyDecision;
-use crate::family::Family;
+use crate::vocabulary::Family;
 
 /// The last reported condition of one record family.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

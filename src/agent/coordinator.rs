@@ -16,11 +16,9 @@ use super::alarms::{Alarms, Condition, ConditionChange};
 use super::backoff::retry_delay;
 use super::batch;
 use super::prober::ProbeEvent;
-use crate::dns::{
-    ApplyOutcome, Client, DnsError, Published, RrsetChange, ZoneUpdate, MAX_CHANGE_BYTES,
-};
+use crate::dns::{ApplyOutcome, Client, DnsError, RrsetChange, ZoneUpdate, MAX_CHANGE_BYTES};
 use crate::engine::{Engine, FamilyDecision, TargetId};
-use crate::family::Family;
+use crate::vocabulary::{Family, Published};
 
 /// How often every record is read again, to notice edits made behind the
 /// agent's back and answers lost by a restarted nameserver.

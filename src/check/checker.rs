@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::error::CheckSetupError;
 use super::http::HttpProbe;
 use super::outcome::{timed_out, Outcome, Step};
+use super::passed::Passed;
 use super::tcp;
 use super::tls::TlsContexts;
 use super::watch::{FalseAlarms, KeptConnection};
@@ -40,14 +41,6 @@ impl Target {
             timeout: record.timing.timeout,
         }
     }
-}
-
-/// A check that passed, before it is timed.
-pub(crate) struct Passed {
-    /// Short detail for the outcome.
-    pub(crate) detail: String,
-    /// The connection to watch, if it can stay open.
-    pub(crate) kept: Option<KeptConnection>,
 }
 
 /// A check prepared from its configuration.

@@ -13,9 +13,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsConnector;
 
 use super::body;
-use super::checker::Passed;
 use super::error::CheckSetupError;
 use super::outcome::Step;
+use super::passed::Passed;
 use super::tcp::{self, describe_io_error};
 use super::tls::{self, TlsContexts};
 use super::watch::{HttpConnection, KeptConnection};

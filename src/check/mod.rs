@@ -20,6 +20,7 @@ mod checker;
 mod error;
 mod http;
 mod outcome;
+mod passed;
 mod tcp;
 mod tls;
 mod watch;

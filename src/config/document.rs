@@ -9,7 +9,8 @@ use super::report::{item_path, Report};
 use super::scalar;
 use super::settings::{Settings, SETTING_KEYS};
 use super::table::Table;
-use super::{Config, KeySource};
+use super::Config;
+use crate::vocabulary::KeySource;
 
 /// Top-level keys of the file.
 pub(super) const TOP_KEYS: &[&str] = &["nameserver", "defaults", "records"];

@@ -29,6 +29,8 @@ mod tests;
 
 use std::path::Path;
 
+use crate::vocabulary::KeySource;
+
 pub use check::{DEFAULT_EXPECT_STATUS, DEFAULT_HTTPS_PORT, DEFAULT_HTTP_PATH, DEFAULT_HTTP_PORT};
 pub use model::*;
 pub use nameserver::{DEFAULT_DNS_PORT, DEFAULT_NAMESERVER_TIMEOUT};

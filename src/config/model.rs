@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use hickory_proto::rr::Name;
 
-use crate::dns::{Transport, TsigAlgorithm};
+use crate::vocabulary::{KeySource, Transport};
 
 /// The whole configuration file, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,21 +43,6 @@ pub struct Nameserver {
     pub transport: Transport,
     /// Time allowed for one request to the nameserver.
     pub timeout: Duration,
-}
-
-/// Where the TSIG key comes from. Only paths are held here; the secret is read
-/// by [`crate::dns::TsigKey`] so that it never sits in the configuration.
-#[derive(Debug, Clone, PartialEq)]
-pub enum KeySource {
-    /// A BIND key file as written by `tsig-keygen`. `name` picks one key when the
-    /// file holds several; `None` means the file must hold exactly one.
-    File { path: PathBuf, name: Option<Name> },
-    /// Key name and algorithm in the YAML, the base64 secret alone in `secret_file`.
-    Inline {
-        name: Name,
-        algorithm: TsigAlgorithm,
-        secret_file: PathBuf,
-    },
 }
 
 /// One name whose A/AAAA RRsets follow the health of its servers.

@@ -7,8 +7,8 @@ use super::node::Node;
 use super::report::Report;
 use super::scalar;
 use super::table::Table;
-use super::{KeySource, Nameserver};
-use crate::dns::{Transport, TsigAlgorithm};
+use super::Nameserver;
+use crate::vocabulary::{KeySource, Transport, TsigAlgorithm};
 
 /// Keys of the `nameserver:` section.
 pub(super) const NAMESERVER_KEYS: &[&str] = &[

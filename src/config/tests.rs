@@ -11,7 +11,7 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 
 use super::*;
-use crate::dns::{Transport, TsigAlgorithm};
+use crate::vocabulary::{KeySource, Transport, TsigAlgorithm};
 
 /// Accepts every key.
 fn any_key(_: &KeySource) -> Result<(), String> {

@@ -13,8 +13,7 @@ use super::key::TsigKey;
 use super::transport::exchange;
 use super::tsig::{self, TsigFailure};
 use super::update::{RrsetChange, ZoneUpdate};
-use super::{AddressRrset, Transport};
-use crate::family::Family;
+use crate::vocabulary::{AddressRrset, Family, Published, Transport};
 
 /// Reads in flight at once when updated RRsets are read back: enough to read
 /// a thousand back quickly, few enough for BIND's TCP listen queue (10).
@@ -22,33 +21,6 @@ const READ_BACK_CONCURRENCY: usize = 8;
 
 /// Where the wall-clock time for TSIG comes from (replaceable in tests).
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
-
-/// What a name publishes in both families.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Published {
-    /// The A RRset, if any.
-    pub v4: Option<AddressRrset>,
-    /// The AAAA RRset, if any.
-    pub v6: Option<AddressRrset>,
-}
-
-impl Published {
-    /// The RRset of one family.
-    pub fn get(&self, family: Family) -> Option<&AddressRrset> {
-        match family {
-            Family::V4 => self.v4.as_ref(),
-            Family::V6 => self.v6.as_ref(),
-        }
-    }
-
-    /// Replaces the RRset of one family.
-    pub fn set(&mut self, family: Family, rrset: Option<AddressRrset>) {
-        match family {
-            Family::V4 => self.v4 = rrset,
-            Family::V6 => self.v6 = rrset,
-        }
-    }
-}
 
 /// How an update ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

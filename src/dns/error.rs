@@ -12,8 +12,7 @@ use hickory_proto::rr::Name;
 
 use super::transport::TransportError;
 use super::update::InvalidUpdate;
-use super::AddressRrset;
-use crate::family::Family;
+use crate::vocabulary::{AddressRrset, Family};
 
 /// One RRset that did not hold what the update expected.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,8 +12,8 @@ use ring::hmac;
 
 pub use error::{FileRole, KeyError};
 
-use crate::config::KeySource;
-use crate::dns::{Secret, SecretError, TsigAlgorithm};
+use crate::dns::{Secret, SecretError};
+use crate::vocabulary::{KeySource, TsigAlgorithm};
 
 /// A TSIG key ready to sign.
 ///

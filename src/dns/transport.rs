@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
-use super::Transport;
+use crate::vocabulary::Transport;
 
 /// Largest UDP answer we accept (EDNS is not used, but be generous).
 const UDP_BUFFER: usize = 65_535;

@@ -8,8 +8,7 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::{A, AAAA};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
-use super::AddressRrset;
-use crate::family::Family;
+use crate::vocabulary::{AddressRrset, Family};
 
 /// Replace one name's RRset of one family, if it still is `expected`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,8 +7,7 @@
 use std::net::IpAddr;
 
 use crate::config::{AllDownPolicy, Record};
-use crate::dns::AddressRrset;
-use crate::family::Family;
+use crate::vocabulary::{AddressRrset, Family};
 
 use super::health::Health;
 use super::reason::PublishReason;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use hickory_proto::rr::Name;
 
 use crate::config::{Config, Record};
-use crate::dns::AddressRrset;
+use crate::vocabulary::AddressRrset;
 
 use super::decision::{decide_record, RecordDecision};
 use super::health::{Health, HealthTracker};

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::*;
 use crate::engine::test_support::{config, ip, named_record, record, rrset, server};
 use crate::engine::{confirm_delay, FamilyDecision, PublishReason};
-use crate::family::Family;
+use crate::vocabulary::Family;
 
 const W1_V4: &str = "192.0.2.1";
 const W1_V6: &str = "2001:db8::1";

@@ -5,10 +5,8 @@ use std::time::Duration;
 
 use hickory_proto::rr::Name;
 
-use crate::config::{
-    AllDownPolicy, CheckSpec, Config, KeySource, Nameserver, Record, Server, Timing,
-};
-use crate::dns::{AddressRrset, Transport};
+use crate::config::{AllDownPolicy, CheckSpec, Config, Nameserver, Record, Server, Timing};
+use crate::vocabulary::{AddressRrset, KeySource, Transport};
 
 use super::health::Health;
 

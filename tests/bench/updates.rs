@@ -14,10 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use dnsfailover::dns::{
-    AddressRrset, Client, RrsetChange, Transport, TsigAlgorithm, TsigKey, ZoneUpdate,
-};
-use dnsfailover::family::Family;
+use dnsfailover::dns::{Client, RrsetChange, TsigKey, ZoneUpdate};
+use dnsfailover::vocabulary::{AddressRrset, Family, Transport, TsigAlgorithm};
 use hickory_proto::rr::Name;
 use tokio::task::JoinSet;
 

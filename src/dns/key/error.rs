@@ -4,7 +4,8 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::dns::{AlgorithmError, KeyFileError, SecretError};
+use crate::dns::{KeyFileError, SecretError};
+use crate::vocabulary::AlgorithmError;
 
 /// Which kind of file a [`KeyError`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,9 +7,8 @@ use hickory_proto::rr::Name;
 use super::error::{FileRole, KeyError};
 use super::private_file::read_private_file;
 use super::TsigKey;
-use crate::dns::{
-    looks_like_algorithm_name, parse_key_file, AlgorithmError, KeyEntry, TsigAlgorithm,
-};
+use crate::dns::{looks_like_algorithm_name, parse_key_file, KeyEntry};
+use crate::vocabulary::{AlgorithmError, TsigAlgorithm};
 
 /// The key named `wanted` (or the only key) of the BIND key file at `path`.
 pub(super) fn from_key_file(path: &Path, wanted: Option<&Name>) -> Result<TsigKey, KeyError> {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use tempfile::TempDir;
 
 use super::*;
-use crate::config::KeySource;
+use crate::vocabulary::KeySource;
 
 /// `base64("Jefe")`, the RFC 4231 test case 2 key.
 const JEFE: &str = "SmVmZQ==";

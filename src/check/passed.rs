@@ -1,0 +1,11 @@
+//! A check that passed, as a probe hands it to the checker.
+
+use super::watch::KeptConnection;
+
+/// A check that passed, before it is timed.
+pub(crate) struct Passed {
+    /// Short detail for the outcome.
+    pub(crate) detail: String,
+    /// The connection to watch, if it can stay open.
+    pub(crate) kept: Option<KeptConnection>,
+}

@@ -1,0 +1,18 @@
+//! The shared vocabulary: the few types that several layers name.
+//!
+//! A leaf: it imports no other module of the crate, so that `config`,
+//! `check`, `engine` and `dns` can all use it without importing each other.
+
+mod algorithm;
+mod family;
+mod key_source;
+mod published;
+mod rrset;
+mod transport;
+
+pub use algorithm::{AlgorithmError, TsigAlgorithm};
+pub use family::Family;
+pub use key_source::KeySource;
+pub use published::Published;
+pub use rrset::AddressRrset;
+pub use transport::Transport;
