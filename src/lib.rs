@@ -1,14 +1,24 @@
 //! dnsfailover: DNS failover for operators who run their own BIND or Knot.
 //!
-//! Data flows through the crate in one direction:
+//! Data flows through the crate in one direction; each module imports only
+//! those above it:
 //!
-//! 1. [`config`] reads the YAML file into a validated [`config::Config`].
-//! 2. [`check`] probes every address of every server (TCP connect, HTTP, HTTPS).
-//! 3. [`engine`] turns check outcomes into per-address health (rise/fall hysteresis)
-//!    and, per record and address family, into the RRset that should be published.
-//! 4. [`dns`] reads what the primary nameserver publishes and, when it differs,
-//!    sends one TSIG-signed RFC 2136 UPDATE that replaces the A/AAAA RRsets
-//!    atomically, guarded by prerequisites (compare-and-swap).
+//! 1. [`vocabulary`]: the few types every layer names (address family, the
+//!    RRset of addresses, transport, TSIG algorithm, key source). A leaf.
+//! 2. [`config`] reads the YAML file into a validated [`config::Config`].
+//! 3. [`check`] probes one address of one server (TCP connect, HTTP, HTTPS).
+//! 4. [`engine`] turns check outcomes into per-address health (rise/fall
+//!    hysteresis) and, per record and address family, into the RRset that
+//!    should be published. Pure state, no I/O.
+//! 5. [`dns`] reads what the primary nameserver publishes and, when it
+//!    differs, sends one TSIG-signed RFC 2136 UPDATE that replaces the A/AAAA
+//!    RRsets atomically, guarded by prerequisites (compare-and-swap).
+//! 6. [`snapshot`]: what the agent knows at one moment, immutable, for status.
+//! 7. [`agent`] runs it all: one prober per address and one coordinator that
+//!    owns the engine, talks to the nameserver and publishes snapshots.
+//!    [`plan`] is the one-shot variant that sends nothing.
+//! 8. [`cli`] is the edge: arguments, logging ([`logging`]), the open-file
+//!    limit ([`open_files`]), signals ([`shutdown`]), errors and exit codes.
 
 pub mod agent;
 pub mod check;
@@ -20,4 +30,5 @@ pub mod logging;
 pub mod open_files;
 pub mod plan;
 pub mod shutdown;
+pub mod snapshot;
 pub mod vocabulary;

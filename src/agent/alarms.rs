@@ -2,6 +2,7 @@
 //! servers of a family down, or an RRset edited by someone else.
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use crate::engine::FamilyDecision;
 use crate::vocabulary::Family;
@@ -27,27 +28,42 @@ pub enum ConditionChange {
     Cleared(Condition),
 }
 
-/// Conditions of one record, per family.
+/// Conditions of one record, per family, with the time each began.
 #[derive(Debug, Clone, Default)]
 pub struct Alarms {
-    conditions: [Condition; 2],
+    conditions: [(Condition, Option<Instant>); 2],
 }
 
 impl Alarms {
-    /// Notes the condition a decision implies; returns a change worth logging.
-    pub fn note(&mut self, family: Family, decision: &FamilyDecision) -> Option<ConditionChange> {
-        let now = match decision {
+    /// The conditions other than normal, with their family and since when.
+    pub fn active(&self) -> impl Iterator<Item = (Family, &Condition, Instant)> {
+        Family::ALL
+            .into_iter()
+            .zip(&self.conditions)
+            .filter_map(|(family, (condition, since))| Some((family, condition, (*since)?)))
+    }
+
+    /// Notes the condition a decision implies at `now`; returns a change
+    /// worth logging.
+    pub fn note(
+        &mut self,
+        family: Family,
+        decision: &FamilyDecision,
+        now: Instant,
+    ) -> Option<ConditionChange> {
+        let condition = match decision {
             FamilyDecision::AllDownKeep => Condition::AllDown,
             FamilyDecision::Conflict { foreign } => Condition::Conflict(foreign.clone()),
             FamilyDecision::WarmingUp { .. } => return None,
             _ => Condition::Normal,
         };
-        let slot = &mut self.conditions[family as usize];
-        if *slot == now {
+        let (slot, since) = &mut self.conditions[family as usize];
+        if *slot == condition {
             return None;
         }
-        let before = std::mem::replace(slot, now.clone());
-        Some(match now {
+        *since = (condition != Condition::Normal).then_some(now);
+        let before = std::mem::replace(slot, condition.clone());
+        Some(match condition {
             Condition::Normal => ConditionChange::Cleared(before),
             condition => ConditionChange::Entered(condition),
         })
@@ -60,14 +76,18 @@ mod tests {
 
     #[test]
     fn reports_entering_and_leaving_once() {
+        let now = Instant::now();
         let mut alarms = Alarms::default();
         assert_eq!(
-            alarms.note(Family::V4, &FamilyDecision::AllDownKeep),
+            alarms.note(Family::V4, &FamilyDecision::AllDownKeep, now),
             Some(ConditionChange::Entered(Condition::AllDown))
         );
-        assert_eq!(alarms.note(Family::V4, &FamilyDecision::AllDownKeep), None);
         assert_eq!(
-            alarms.note(Family::V6, &FamilyDecision::Unmanaged),
+            alarms.note(Family::V4, &FamilyDecision::AllDownKeep, now),
+            None
+        );
+        assert_eq!(
+            alarms.note(Family::V6, &FamilyDecision::Unmanaged, now),
             None,
             "V6 is apart"
         );
@@ -75,14 +95,15 @@ mod tests {
             server: "web1".into(),
         };
         assert_eq!(
-            alarms.note(Family::V4, &in_sync),
+            alarms.note(Family::V4, &in_sync, now),
             Some(ConditionChange::Cleared(Condition::AllDown))
         );
-        assert_eq!(alarms.note(Family::V4, &in_sync), None);
+        assert_eq!(alarms.note(Family::V4, &in_sync, now), None);
     }
 
     #[test]
     fn a_different_foreign_set_is_a_new_conflict() {
+        let now = Instant::now();
         let mut alarms = Alarms::default();
         let first = FamilyDecision::Conflict {
             foreign: vec!["198.51.100.1".parse().unwrap()],
@@ -90,10 +111,10 @@ mod tests {
         let second = FamilyDecision::Conflict {
             foreign: vec!["198.51.100.2".parse().unwrap()],
         };
-        assert!(alarms.note(Family::V6, &first).is_some());
-        assert!(alarms.note(Family::V6, &first).is_none());
+        assert!(alarms.note(Family::V6, &first, now).is_some());
+        assert!(alarms.note(Family::V6, &first, now).is_none());
         assert!(matches!(
-            alarms.note(Family::V6, &second),
+            alarms.note(Family::V6, &second, now),
             Some(ConditionChange::Entered(_))
         ));
     }

@@ -2,22 +2,30 @@
 //! health into decisions, and decisions into UPDATEs, one zone per message
 //! (several when the changes would not fit in one).
 //! Reads and updates run as tasks; their results come back here, so all
-//! state lives in one place and needs no locks.
+//! state lives in one place and needs no locks. Records are known by their
+//! owner name, addresses by the engine's stable ids.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hickory_proto::rr::Name;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
+use tokio::task::{self, JoinError, JoinSet};
 
-use super::alarms::{Alarms, Condition, ConditionChange};
+use super::alarms::{Condition, ConditionChange};
 use super::backoff::retry_delay;
 use super::batch;
+use super::clock::{self, now};
+use super::nameserver::Nameserver;
 use super::prober::ProbeEvent;
-use crate::dns::{ApplyOutcome, Client, DnsError, RrsetChange, ZoneUpdate, MAX_CHANGE_BYTES};
-use crate::engine::{Engine, FamilyDecision, TargetId};
+use super::record_state::{RecordState, UpdateReport};
+use super::result_label;
+use super::status::SnapshotPublisher;
+use crate::dns::{ApplyOutcome, DnsError, RrsetChange, ZoneUpdate, MAX_CHANGE_BYTES};
+use crate::engine::{CheckResult, Engine, FamilyDecision};
+use crate::snapshot::Snapshot;
 use crate::vocabulary::{Family, Published};
 
 /// How often every record is read again, to notice edits made behind the
@@ -28,91 +36,90 @@ pub const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 /// (`tcp-listen-queue`, 10 by default), which stalls reads for seconds.
 pub const MAX_CONCURRENT_READS: usize = 8;
 
-/// What the agent knows of one record besides health.
-#[derive(Debug, Default)]
-struct RecordState {
-    /// The zone, from the configuration or found by an SOA query.
-    zone: Option<Name>,
-    /// What the nameserver published when last read or updated; `None`
-    /// means it must be read before anything is decided.
-    published: Option<Published>,
-    /// A read or an update of this record is in flight.
-    busy: bool,
-    /// The record waits in the read queue.
-    queued: bool,
-    /// Failed reads or updates in a row.
-    failures: u32,
-    /// Not before this time (backoff after a failure).
-    retry_at: Option<Instant>,
-    /// Conditions already reported.
-    alarms: Alarms,
-    /// The first decision after warm-up has been logged.
-    settled: bool,
-}
-
 /// One RRset change and why, as sent in a zone's UPDATE.
 #[derive(Debug, Clone)]
 struct PlannedChange {
-    record: usize,
+    record: Name,
     change: RrsetChange,
     server: String,
     reason: String,
 }
 
-/// A finished read or update.
-enum TaskDone {
+/// What a task in flight is doing: kept here, not in the task, so that a
+/// task that panics can still be accounted for.
+enum InFlight {
     Read {
-        record: usize,
-        result: Result<(Name, Published), DnsError>,
+        record: Name,
     },
     Update {
         zone: Name,
         planned: Vec<PlannedChange>,
-        result: Result<ApplyOutcome, DnsError>,
+        started: Instant,
     },
 }
 
-/// Owns the engine and every record's DNS state.
-pub struct Coordinator {
-    engine: Engine,
-    client: Client,
-    records: Vec<RecordState>,
-    tasks: JoinSet<TaskDone>,
-    /// Records whose decision must be made again.
-    dirty: BTreeSet<usize>,
-    /// Records waiting to be read, and how many reads are in flight.
-    read_queue: VecDeque<usize>,
-    reads_in_flight: usize,
-    /// Records waiting for their backoff to pass.
-    retries: BinaryHeap<Reverse<(Instant, usize)>>,
-    next_refresh: Instant,
+/// What a finished task returns.
+enum TaskResult {
+    Read(Result<(Name, Published), DnsError>),
+    Update(Result<ApplyOutcome, DnsError>),
 }
 
-impl Coordinator {
-    /// A coordinator for the engine's records; zones given in the
-    /// configuration are taken as they are.
-    pub fn new(engine: Engine, client: Client, now: Instant) -> Self {
-        let records = engine
+/// Owns the engine and every record's DNS state.
+pub struct Coordinator<N: Nameserver> {
+    engine: Engine,
+    nameserver: N,
+    records: HashMap<Name, RecordState>,
+    tasks: JoinSet<TaskResult>,
+    in_flight: HashMap<task::Id, InFlight>,
+    /// Records whose decision must be made again.
+    dirty: BTreeSet<Name>,
+    /// Records waiting to be read, and how many reads are in flight.
+    read_queue: VecDeque<Name>,
+    reads_in_flight: usize,
+    /// Records waiting for their backoff to pass.
+    retries: BinaryHeap<Reverse<(Instant, Name)>>,
+    next_refresh: Instant,
+    status: SnapshotPublisher,
+}
+
+impl<N: Nameserver> Coordinator<N> {
+    /// A coordinator for the engine's records, each to be read first; zones
+    /// given in the configuration are taken as they are. `nameserver_label`
+    /// names the primary in snapshots.
+    pub fn new(engine: Engine, nameserver: N, nameserver_label: String, now: Instant) -> Self {
+        let records: HashMap<Name, RecordState> = engine
             .records()
-            .iter()
-            .map(|record| RecordState {
-                zone: record.zone.clone(),
-                queued: true,
-                ..RecordState::default()
-            })
-            .collect::<Vec<_>>();
-        let read_queue = (0..records.len()).collect();
-        Coordinator {
+            .map(|record| (record.name.clone(), RecordState::new(record.zone.clone())))
+            .collect();
+        let (mut status, _) = SnapshotPublisher::new(nameserver_label);
+        status.mark_all(records.keys());
+        let mut coordinator = Coordinator {
             engine,
-            client,
+            nameserver,
             records,
             tasks: JoinSet::new(),
+            in_flight: HashMap::new(),
             dirty: BTreeSet::new(),
-            read_queue,
+            read_queue: VecDeque::new(),
             reads_in_flight: 0,
             retries: BinaryHeap::new(),
             next_refresh: now + REFRESH_INTERVAL,
+            status,
+        };
+        let names: Vec<Name> = coordinator
+            .engine
+            .records()
+            .map(|r| r.name.clone())
+            .collect();
+        for name in names {
+            coordinator.queue_read(&name);
         }
+        coordinator
+    }
+
+    /// A receiver of the snapshots this coordinator publishes.
+    pub fn snapshots(&self) -> watch::Receiver<Arc<Snapshot>> {
+        self.status.subscribe()
     }
 
     /// Runs until `shutdown` turns true, then lets reads and updates in
@@ -122,7 +129,7 @@ impl Coordinator {
         mut events: mpsc::Receiver<ProbeEvent>,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        self.dispatch(Instant::now());
+        self.dispatch(now());
         loop {
             let wake = self.next_wake();
             tokio::select! {
@@ -133,30 +140,30 @@ impl Coordinator {
                         self.on_probe(event);
                     }
                 }
-                Some(done) = self.tasks.join_next(), if !self.tasks.is_empty() => {
-                    if let Ok(done) = done {
-                        self.on_task(done, Instant::now());
-                    }
+                Some(done) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
+                    self.on_task(done, now());
                 }
-                _ = tokio::time::sleep_until(wake.into()) => {}
+                _ = clock::sleep_until(wake) => {}
                 _ = shutdown.wait_for(|stop| *stop) => break,
             }
-            self.dispatch(Instant::now());
+            self.dispatch(now());
         }
         tracing::info!(
             in_flight = self.tasks.len(),
             "stopping: finishing DNS requests in flight"
         );
-        while let Some(done) = self.tasks.join_next().await {
-            if let Ok(done) = done {
-                self.on_task(done, Instant::now());
-            }
+        while let Some(done) = self.tasks.join_next_with_id().await {
+            self.on_task(done, now());
         }
+        self.publish_status(now(), true);
     }
 
     fn next_wake(&self) -> Instant {
         let retry = self.retries.peek().map(|Reverse((at, _))| *at);
-        retry.map_or(self.next_refresh, |at| at.min(self.next_refresh))
+        [retry, self.status.due()]
+            .into_iter()
+            .flatten()
+            .fold(self.next_refresh, Instant::min)
     }
 
     fn on_probe(&mut self, event: ProbeEvent) {
@@ -168,22 +175,30 @@ impl Coordinator {
                 finished,
                 next_due,
             } => {
-                let change = self
-                    .engine
-                    .observe(target, outcome.healthy, started, finished);
+                let result = CheckResult {
+                    passed: outcome.healthy,
+                    detail: outcome.detail,
+                    started,
+                    finished,
+                };
+                let passed = result.passed;
+                let change = self.engine.observe(target, result);
                 if let Some(change) = change {
+                    let detail = self.last_detail(target);
                     tracing::info!(
                         record = %change.record,
                         server = %change.server,
                         address = %change.address,
                         from = %change.from,
                         to = %change.to,
-                        check = %outcome.detail,
-                        "health changed: {change} ({})", outcome.detail
+                        "health changed: {change} ({detail})"
                     );
-                    self.dirty.insert(change.record_index);
-                } else {
-                    self.log_quiet_check(target, &outcome.detail, outcome.healthy);
+                    self.dirty.insert(change.record.clone());
+                } else if !passed {
+                    self.log_quiet_failure(target);
+                }
+                if let Some(key) = self.engine.key(target) {
+                    self.status.mark(&key.record);
                 }
                 let _ = next_due.send(self.engine.next_due(target));
             }
@@ -193,46 +208,107 @@ impl Coordinator {
                 next_due,
             } => {
                 if self.engine.connection_lost(target, at) {
-                    let address = self.engine.target(target).address;
-                    tracing::debug!(%address, "kept connection lost: checking now");
+                    if let Some(target) = self.engine.target(target) {
+                        tracing::debug!(address = %target.address, "kept connection lost: checking now");
+                    }
                 }
                 let _ = next_due.send(self.engine.next_due(target));
             }
         }
     }
 
-    fn log_quiet_check(&self, target: TargetId, detail: &str, healthy: bool) {
-        if !healthy {
-            let target = self.engine.target(target);
-            tracing::debug!(record = %target.record.name, server = target.server, address = %target.address, "check failed: {detail}");
+    fn last_detail(&self, target: crate::engine::TargetId) -> String {
+        self.engine
+            .address_state(target)
+            .and_then(|state| state.last_check.map(|check| check.detail.clone()))
+            .unwrap_or_default()
+    }
+
+    fn log_quiet_failure(&self, target: crate::engine::TargetId) {
+        if let Some(found) = self.engine.target(target) {
+            let detail = self.last_detail(target);
+            tracing::debug!(record = %found.record.name, server = found.server, address = %found.address, "check failed: {detail}");
         }
     }
 
-    fn on_task(&mut self, done: TaskDone, now: Instant) {
-        match done {
-            TaskDone::Read { record, result } => {
-                self.reads_in_flight -= 1;
-                let state = &mut self.records[record];
-                state.busy = false;
-                match result {
-                    Ok((zone, published)) => {
-                        state.zone = Some(zone);
-                        state.published = Some(published);
-                        state.failures = 0;
-                        self.dirty.insert(record);
-                    }
-                    Err(error) => {
-                        let name = &self.engine.records()[record].name;
-                        tracing::warn!(record = %name, "cannot read what the nameserver publishes: {error}");
-                        self.schedule_retry(record, now);
-                    }
-                }
+    fn on_task(&mut self, done: Result<(task::Id, TaskResult), JoinError>, now: Instant) {
+        let (id, result) = match done {
+            Ok((id, result)) => (id, Ok(result)),
+            Err(error) => (error.id(), Err(error)),
+        };
+        let Some(in_flight) = self.in_flight.remove(&id) else {
+            return;
+        };
+        if let InFlight::Read { .. } = in_flight {
+            self.reads_in_flight -= 1;
+        }
+        match (in_flight, result) {
+            (InFlight::Read { record }, Ok(TaskResult::Read(result))) => {
+                self.on_read(record, result, now)
             }
-            TaskDone::Update {
-                zone,
-                planned,
-                result,
-            } => self.on_update(zone, planned, result, now),
+            (
+                InFlight::Update {
+                    zone,
+                    planned,
+                    started,
+                },
+                Ok(TaskResult::Update(result)),
+            ) => self.on_update(zone, planned, started, result, now),
+            (in_flight, Ok(_)) => {
+                // A task returns the result its kind promises; anything else
+                // is a bug, handled as a failed task.
+                self.on_task_failure(in_flight, "returned the wrong kind of result".into(), now)
+            }
+            (in_flight, Err(error)) => {
+                self.on_task_failure(in_flight, describe_join_error(error), now)
+            }
+        }
+    }
+
+    /// A read or update task panicked (or was cancelled): logged once as an
+    /// error, and the record is handled as after a failure whose outcome is
+    /// unknown, so that it is read again after the backoff.
+    fn on_task_failure(&mut self, in_flight: InFlight, cause: String, now: Instant) {
+        let (what, records) = match in_flight {
+            InFlight::Read { record } => ("a read", vec![record]),
+            InFlight::Update { planned, .. } => {
+                let records: BTreeSet<Name> = planned.into_iter().map(|p| p.record).collect();
+                ("an update", records.into_iter().collect())
+            }
+        };
+        let names: Vec<String> = records.iter().map(ToString::to_string).collect();
+        tracing::error!(
+            "{what} of {} {cause}; this is a bug in dnsfailover, please report it; the record(s) will be read again",
+            names.join(", ")
+        );
+        for record in records {
+            if let Some(state) = self.records.get_mut(&record) {
+                state.busy = false;
+                state.published = None;
+                state.failed(format!("{what} {cause}"), now);
+            }
+            self.schedule_retry(&record, now);
+        }
+    }
+
+    fn on_read(&mut self, record: Name, result: Result<(Name, Published), DnsError>, now: Instant) {
+        let Some(state) = self.records.get_mut(&record) else {
+            return;
+        };
+        state.busy = false;
+        self.status.mark(&record);
+        match result {
+            Ok((zone, published)) => {
+                state.zone = Some(zone);
+                state.published = Some(published);
+                state.succeeded();
+                self.dirty.insert(record);
+            }
+            Err(error) => {
+                tracing::warn!(record = %record, "cannot read what the nameserver publishes: {error}");
+                state.failed(format!("cannot read the record: {error}"), now);
+                self.schedule_retry(&record, now);
+            }
         }
     }
 
@@ -240,31 +316,51 @@ impl Coordinator {
         &mut self,
         zone: Name,
         planned: Vec<PlannedChange>,
+        started: Instant,
         result: Result<ApplyOutcome, DnsError>,
         now: Instant,
     ) {
-        let records: BTreeSet<usize> = planned.iter().map(|p| p.record).collect();
+        let records: BTreeSet<Name> = planned.iter().map(|p| p.record.clone()).collect();
+        let report = |succeeded: bool, result: &str, detail: String| UpdateReport {
+            at: now,
+            duration: now.saturating_duration_since(started),
+            succeeded,
+            result: result.to_owned(),
+            detail,
+        };
         for record in &records {
-            self.records[*record].busy = false;
+            self.status.mark(record);
+            if let Some(state) = self.records.get_mut(record) {
+                state.busy = false;
+            }
         }
         match result {
             Ok(outcome) => {
                 for item in &planned {
-                    log_applied(item, &outcome);
-                    let state = &mut self.records[item.record];
-                    state.failures = 0;
+                    let line = log_applied(item, &outcome);
+                    let Some(state) = self.records.get_mut(&item.record) else {
+                        continue;
+                    };
+                    state.succeeded();
+                    state.last_update =
+                        Some(report(true, result_label::of_outcome(&outcome), line));
                     if let Some(published) = &mut state.published {
                         published.set(item.change.family, Some(item.change.desired.clone()));
                     }
                 }
                 self.dirty.extend(records);
             }
-            Err(DnsError::Conflict { conflicts, .. }) => {
-                for conflict in &conflicts {
+            Err(error @ DnsError::Conflict { .. }) => {
+                let DnsError::Conflict { conflicts, .. } = &error else {
+                    unreachable!("matched above");
+                };
+                for conflict in conflicts {
                     tracing::warn!(record = %conflict.name, family = %conflict.family, zone = %zone, "update not applied: {conflict}");
                 }
                 for item in &planned {
-                    let state = &mut self.records[item.record];
+                    let Some(state) = self.records.get_mut(&item.record) else {
+                        continue;
+                    };
                     let now_published = conflicts
                         .iter()
                         .find(|c| c.name == item.change.name && c.family == item.change.family)
@@ -272,9 +368,13 @@ impl Coordinator {
                     if let (Some(published), Some(rrset)) = (&mut state.published, now_published) {
                         published.set(item.change.family, rrset);
                     }
+                    state.last_update = Some(report(false, "conflict", error.to_string()));
+                    // Not a failure of the nameserver, but a reason to wait
+                    // before deciding again.
+                    state.failures += 1;
                 }
                 for record in records {
-                    self.schedule_retry(record, now);
+                    self.schedule_retry(&record, now);
                 }
             }
             Err(error) => {
@@ -287,60 +387,80 @@ impl Coordinator {
                 } else {
                     tracing::error!(zone = %zone, "update of {} failed, will retry: {error}", names.join(", "));
                 }
+                let label = result_label::of_error(&error);
                 for record in records {
-                    // Whether it was applied is unknown: read before deciding again.
-                    self.records[record].published = None;
-                    self.schedule_retry(record, now);
+                    if let Some(state) = self.records.get_mut(&record) {
+                        // Whether it was applied is unknown: read before deciding again.
+                        state.published = None;
+                        state.last_update = Some(report(false, label, error.to_string()));
+                        state.failed(format!("update failed: {error}"), now);
+                    }
+                    self.schedule_retry(&record, now);
                 }
             }
         }
     }
 
-    fn schedule_retry(&mut self, record: usize, now: Instant) {
-        let state = &mut self.records[record];
-        state.failures += 1;
-        let at = now + retry_delay(state.failures);
+    /// Backs off from a record after a failure recorded in its state.
+    fn schedule_retry(&mut self, record: &Name, now: Instant) {
+        let Some(state) = self.records.get_mut(record) else {
+            return;
+        };
+        let at = now + retry_delay(state.failures.max(1));
         state.retry_at = Some(at);
-        self.retries.push(Reverse((at, record)));
+        self.retries.push(Reverse((at, record.clone())));
     }
 
-    /// Starts the reads and updates that are due.
+    /// Starts the reads and updates that are due, and publishes the status.
     fn dispatch(&mut self, now: Instant) {
         self.release_retries(now);
         if now >= self.next_refresh {
             self.next_refresh = now + REFRESH_INTERVAL;
-            for record in 0..self.records.len() {
-                if !self.records[record].busy {
-                    self.queue_read(record);
-                }
+            let idle: Vec<Name> = self
+                .records
+                .iter()
+                .filter(|(_, state)| !state.busy)
+                .map(|(name, _)| name.clone())
+                .collect();
+            for name in idle {
+                self.queue_read(&name);
             }
         }
         self.start_reads();
         let mut zones: BTreeMap<Name, Vec<Vec<PlannedChange>>> = BTreeMap::new();
         for record in std::mem::take(&mut self.dirty) {
-            if let Some((zone, planned)) = self.plan_record(record) {
+            if let Some((zone, planned)) = self.plan_record(&record, now) {
                 zones.entry(zone).or_default().push(planned);
             }
         }
         for (zone, records) in zones {
             let size = |planned: &PlannedChange| planned.change.max_wire_size();
             for planned in batch::pack(records, size, MAX_CHANGE_BYTES) {
-                self.start_update(zone.clone(), planned);
+                self.start_update(zone.clone(), planned, now);
             }
         }
+        self.publish_status(now, false);
+    }
+
+    fn publish_status(&mut self, now: Instant, force: bool) {
+        self.status.publish(&self.engine, &self.records, now, force);
     }
 
     fn release_retries(&mut self, now: Instant) {
-        while let Some(Reverse((at, record))) = self.retries.peek().copied() {
-            if at > now {
+        while let Some(Reverse((at, _))) = self.retries.peek() {
+            if *at > now {
                 break;
             }
-            self.retries.pop();
-            let state = &mut self.records[record];
+            let Some(Reverse((at, record))) = self.retries.pop() else {
+                break;
+            };
+            let Some(state) = self.records.get_mut(&record) else {
+                continue;
+            };
             if state.retry_at == Some(at) {
                 state.retry_at = None;
                 if state.published.is_none() {
-                    self.queue_read(record);
+                    self.queue_read(&record);
                 } else {
                     self.dirty.insert(record);
                 }
@@ -348,11 +468,12 @@ impl Coordinator {
         }
     }
 
-    fn queue_read(&mut self, record: usize) {
-        let state = &mut self.records[record];
-        if !state.queued {
-            state.queued = true;
-            self.read_queue.push_back(record);
+    fn queue_read(&mut self, record: &Name) {
+        if let Some(state) = self.records.get_mut(record) {
+            if !state.queued {
+                state.queued = true;
+                self.read_queue.push_back(record.clone());
+            }
         }
     }
 
@@ -361,43 +482,46 @@ impl Coordinator {
             let Some(record) = self.read_queue.pop_front() else {
                 break;
             };
-            let state = &mut self.records[record];
+            let Some(state) = self.records.get_mut(&record) else {
+                continue;
+            };
             state.queued = false;
             if state.busy || state.retry_at.is_some() {
                 continue;
             }
             state.busy = true;
             self.reads_in_flight += 1;
-            let client = self.client.clone();
-            let name = self.engine.records()[record].name.clone();
-            let zone = state.zone.clone();
-            self.tasks.spawn(async move {
-                let result = read_record(&client, &name, zone).await;
-                TaskDone::Read { record, result }
-            });
+            let read = self.nameserver.read(record.clone(), state.zone.clone());
+            let handle = self
+                .tasks
+                .spawn(async move { TaskResult::Read(read.await) });
+            self.in_flight
+                .insert(handle.id(), InFlight::Read { record });
         }
     }
 
     /// Decides one record; returns its zone and the changes to send.
-    fn plan_record(&mut self, record: usize) -> Option<(Name, Vec<PlannedChange>)> {
-        let state = &self.records[record];
+    fn plan_record(&mut self, record: &Name, now: Instant) -> Option<(Name, Vec<PlannedChange>)> {
+        let state = self.records.get(record)?;
+        let published = state.published.clone()?;
+        let decision = self
+            .engine
+            .decide(record, [published.v4.as_ref(), published.v6.as_ref()])?;
+        self.status.mark(record);
+        let state = self.records.get_mut(record)?;
+        state.decision = Some(decision.clone());
         if state.busy || state.retry_at.is_some() || !self.engine.is_warm(record) {
             return None;
         }
-        let published = state.published.clone()?;
         let zone = state.zone.clone()?;
-        let decision = self
-            .engine
-            .decide(record, [published.v4.as_ref(), published.v6.as_ref()]);
-        let name = self.engine.records()[record].name.clone();
         let mut planned = Vec::new();
         for (family, family_decision) in decision.iter() {
-            self.report(record, &name, family, family_decision);
+            self.report(record, family, family_decision, now);
             if let FamilyDecision::Publish(publish) = family_decision {
                 planned.push(PlannedChange {
-                    record,
+                    record: record.clone(),
                     change: RrsetChange {
-                        name: name.clone(),
+                        name: record.clone(),
                         family,
                         expected: published.get(family).cloned(),
                         desired: publish.rrset(),
@@ -407,7 +531,7 @@ impl Coordinator {
                 });
             }
         }
-        let state = &mut self.records[record];
+        let state = self.records.get_mut(record)?;
         state.settled = true;
         if planned.is_empty() {
             return None;
@@ -416,14 +540,16 @@ impl Coordinator {
         Some((zone, planned))
     }
 
-    fn report(&mut self, record: usize, name: &Name, family: Family, decision: &FamilyDecision) {
-        let state = &mut self.records[record];
+    fn report(&mut self, name: &Name, family: Family, decision: &FamilyDecision, now: Instant) {
+        let Some(state) = self.records.get_mut(name) else {
+            return;
+        };
         if !state.settled {
             if let FamilyDecision::InSync { server } = decision {
                 tracing::info!(record = %name, %family, server = %server, "already publishes {server}: nothing to send");
             }
         }
-        match state.alarms.note(family, decision) {
+        match state.alarms.note(family, decision, now) {
             Some(ConditionChange::Entered(Condition::AllDown)) => {
                 tracing::error!(record = %name, %family, "every server is down: leaving DNS as it is (when_all_down: keep)");
             }
@@ -438,20 +564,23 @@ impl Coordinator {
         }
     }
 
-    fn start_update(&mut self, zone: Name, planned: Vec<PlannedChange>) {
-        let client = self.client.clone();
+    fn start_update(&mut self, zone: Name, planned: Vec<PlannedChange>, now: Instant) {
         let update = ZoneUpdate {
             zone: zone.clone(),
             changes: planned.iter().map(|p| p.change.clone()).collect(),
         };
-        self.tasks.spawn(async move {
-            let result = client.apply(&update).await;
-            TaskDone::Update {
+        let apply = self.nameserver.apply(update);
+        let handle = self
+            .tasks
+            .spawn(async move { TaskResult::Update(apply.await) });
+        self.in_flight.insert(
+            handle.id(),
+            InFlight::Update {
                 zone,
                 planned,
-                result,
-            }
-        });
+                started: now,
+            },
+        );
     }
 }
 
@@ -463,7 +592,22 @@ fn describe(condition: &Condition) -> &'static str {
     }
 }
 
-fn log_applied(item: &PlannedChange, outcome: &ApplyOutcome) {
+/// "panicked: MESSAGE" or "was cancelled".
+fn describe_join_error(error: JoinError) -> String {
+    if error.is_cancelled() {
+        return "was cancelled".to_owned();
+    }
+    let panic = error.into_panic();
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned());
+    format!("panicked: {message}")
+}
+
+/// Logs one applied change; returns the sentence for status.
+fn log_applied(item: &PlannedChange, outcome: &ApplyOutcome) -> String {
     let change = &item.change;
     let to: Vec<String> = change
         .desired
@@ -488,28 +632,23 @@ fn log_applied(item: &PlannedChange, outcome: &ApplyOutcome) {
         }
         _ => String::new(),
     };
-    tracing::info!(
-        record = %change.name,
-        family = %change.family,
-        server = %item.server,
-        ttl = change.desired.ttl,
+    let line = format!(
         "updated {} {}: {from} -> {} ({}){note}",
         change.name,
         change.family,
         to.join(", "),
         item.reason
     );
+    tracing::info!(
+        record = %change.name,
+        family = %change.family,
+        server = %item.server,
+        ttl = change.desired.ttl,
+        "{line}"
+    );
+    line
 }
 
-async fn read_record(
-    client: &Client,
-    name: &Name,
-    zone: Option<Name>,
-) -> Result<(Name, Published), DnsError> {
-    let zone = match zone {
-        Some(zone) => zone,
-        None => client.find_zone(name).await?,
-    };
-    let published = client.read_addresses(name).await?;
-    Ok((zone, published))
-}
+#[cfg(test)]
+#[path = "coordinator_tests.rs"]
+mod tests;

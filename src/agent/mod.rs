@@ -4,27 +4,33 @@
 mod alarms;
 mod backoff;
 mod batch;
+mod clock;
 mod coordinator;
+mod nameserver;
 mod prober;
+mod record_state;
+mod result_label;
+#[cfg(test)]
+mod scripted;
+mod status;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-pub use backoff::{retry_delay, INITIAL_DELAY, MAX_DELAY};
 pub use coordinator::{Coordinator, MAX_CONCURRENT_READS, REFRESH_INTERVAL};
+pub use nameserver::Nameserver;
+pub use status::MIN_PUBLISH_INTERVAL;
 
 use crate::check::{CheckSetupError, Checker, TlsContexts};
 use crate::config::Config;
-use crate::dns::Client;
-use crate::engine::Engine;
+use crate::engine::{Engine, TargetId};
 
 /// Probe events that may wait for the coordinator before probers block.
 const EVENT_QUEUE: usize = 4096;
 
-/// Why the agent could not start.
+/// Why the agent could not start its checks.
 #[derive(Debug, thiserror::Error)]
 #[error("record {record}: {source}")]
 pub struct StartError {
@@ -34,52 +40,78 @@ pub struct StartError {
     pub source: CheckSetupError,
 }
 
-/// Runs the agent until `shutdown` turns true. Checks stop at once; DNS
-/// requests in flight are finished before this returns.
-pub async fn run(
-    config: &Config,
-    client: Client,
-    tls: &TlsContexts,
-    shutdown: watch::Receiver<bool>,
-) -> Result<(), StartError> {
-    let engine = Engine::new(config, Instant::now());
-    let (events, receiver) = mpsc::channel(EVENT_QUEUE);
-    let mut probers = JoinSet::new();
-    let checks: Vec<_> = config
-        .records
-        .iter()
-        .map(|record| Arc::new(record.check.clone()))
-        .collect();
-    for target in engine.targets() {
-        let record = target.record;
-        let check_target = crate::check::Target::of_record(
-            record,
-            target.address,
-            checks[target.record_index].clone(),
-        );
-        let checker = Checker::new(check_target, tls).map_err(|source| StartError {
-            record: record.name.to_string(),
-            source,
-        })?;
-        let due = engine.next_due(target.id);
-        probers.spawn(prober::probe(
-            target.id,
-            checker,
-            events.clone(),
-            due,
-            shutdown.clone(),
-        ));
+/// Everything the agent needs to run, built: the engine and one checker per
+/// address. Building it touches no network and starts no task, so
+/// `check-config` builds it too and fails on exactly what `run` would.
+pub struct Agent {
+    engine: Engine,
+    checkers: Vec<(TargetId, Checker)>,
+}
+
+impl Agent {
+    /// Builds the engine and the checks of every address of `config`.
+    pub fn prepare(config: &Config, tls: &TlsContexts) -> Result<Agent, StartError> {
+        let engine = Engine::new(config, clock::now());
+        let checks: Vec<_> = config
+            .records
+            .iter()
+            .map(|record| Arc::new(record.check.clone()))
+            .collect();
+        let mut checkers = Vec::with_capacity(engine.target_count());
+        for (record, check) in config.records.iter().zip(&checks) {
+            let layout = engine.layout(&record.name).unwrap_or_default();
+            for (server, ids) in record.servers.iter().zip(layout) {
+                for (address, id) in server.addresses.iter().zip(ids) {
+                    let target = crate::check::Target::of_record(record, *address, check.clone());
+                    let checker = Checker::new(target, tls).map_err(|source| StartError {
+                        record: record.name.to_string(),
+                        source,
+                    })?;
+                    checkers.push((*id, checker));
+                }
+            }
+        }
+        Ok(Agent { engine, checkers })
     }
-    drop(events);
-    tracing::info!(
-        records = config.records.len(),
-        addresses = engine.targets().count(),
-        nameserver = %client.server(),
-        "started"
-    );
-    Coordinator::new(engine, client, Instant::now())
-        .run(receiver, shutdown)
-        .await;
-    probers.shutdown().await;
-    Ok(())
+
+    /// How many addresses are checked.
+    pub fn address_count(&self) -> usize {
+        self.checkers.len()
+    }
+
+    /// Runs the agent until `shutdown` turns true. Checks stop at once; DNS
+    /// requests in flight are finished before this returns. `label` names
+    /// the nameserver in logs and snapshots.
+    pub async fn run<N: Nameserver>(
+        self,
+        nameserver: N,
+        label: String,
+        shutdown: watch::Receiver<bool>,
+    ) {
+        let (events, receiver) = mpsc::channel(EVENT_QUEUE);
+        let mut probers = JoinSet::new();
+        for (id, checker) in self.checkers {
+            let Some(due) = self.engine.next_due(id) else {
+                continue;
+            };
+            probers.spawn(prober::probe(
+                id,
+                checker,
+                events.clone(),
+                due,
+                shutdown.clone(),
+            ));
+        }
+        drop(events);
+        tracing::info!(
+            records = self.engine.records().len(),
+            addresses = self.engine.target_count(),
+            nameserver = %label,
+            "started"
+        );
+        Coordinator::new(self.engine, nameserver, label, clock::now())
+            .run(receiver, shutdown)
+            .await;
+        probers.shutdown().await;
+    }
 }

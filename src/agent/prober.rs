@@ -6,11 +6,13 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::clock;
 use crate::check::{Checker, Outcome};
 use crate::engine::TargetId;
 
 /// What a prober tells the coordinator; each event is answered with the
-/// time the next check is due.
+/// time the next check is due, or `None` when the address is no longer
+/// checked.
 #[derive(Debug)]
 pub enum ProbeEvent {
     /// A check ran from `started` to `finished`.
@@ -24,7 +26,7 @@ pub enum ProbeEvent {
         /// When it finished.
         finished: Instant,
         /// Where to send the next due time.
-        next_due: oneshot::Sender<Instant>,
+        next_due: oneshot::Sender<Option<Instant>>,
     },
     /// The connection kept from the last passed check was closed by the server.
     ConnectionLost {
@@ -33,11 +35,12 @@ pub enum ProbeEvent {
         /// When it was noticed.
         at: Instant,
         /// Where to send the next due time.
-        next_due: oneshot::Sender<Instant>,
+        next_due: oneshot::Sender<Option<Instant>>,
     },
 }
 
-/// Checks one address until `shutdown` turns true or the coordinator is gone.
+/// Checks one address until `shutdown` turns true, the coordinator is gone,
+/// or it says the address is no longer checked.
 pub async fn probe(
     target: TargetId,
     mut checker: Checker,
@@ -47,7 +50,7 @@ pub async fn probe(
 ) {
     loop {
         let connection_lost = tokio::select! {
-            _ = tokio::time::sleep_until(due.into()) => false,
+            _ = clock::sleep_until(due) => false,
             _ = checker.connection_lost() => true,
             _ = shutdown.wait_for(|stop| *stop) => return,
         };
@@ -55,16 +58,16 @@ pub async fn probe(
         let event = if connection_lost {
             ProbeEvent::ConnectionLost {
                 target,
-                at: Instant::now(),
+                at: clock::now(),
                 next_due: reply,
             }
         } else {
-            let started = Instant::now();
+            let started = clock::now();
             let outcome = tokio::select! {
                 outcome = checker.check() => outcome,
                 _ = shutdown.wait_for(|stop| *stop) => return,
             };
-            let finished = Instant::now();
+            let finished = clock::now();
             ProbeEvent::Checked {
                 target,
                 outcome,
@@ -77,8 +80,8 @@ pub async fn probe(
             return;
         }
         match next_due.await {
-            Ok(next) => due = next,
-            Err(_) => return,
+            Ok(Some(next)) => due = next,
+            Ok(None) | Err(_) => return,
         }
     }
 }

@@ -79,11 +79,6 @@ impl Checker {
         })
     }
 
-    /// The address this checker checks.
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-
     /// Runs one check on a new connection, dropping the connection kept from the
     /// previous one. Takes at most the target's timeout; never panics.
     pub async fn check(&mut self) -> Outcome {

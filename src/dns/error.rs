@@ -155,9 +155,16 @@ impl DnsError {
     }
 }
 
-/// The RFC mnemonic of a response code, as operators know it from dig and logs.
+/// The RFC mnemonic of a response code, as operators know it from dig and
+/// logs, or `RCODE N` for a code without one here.
 fn rcode_name(rcode: ResponseCode) -> String {
-    let name = match rcode {
+    rcode_mnemonic(rcode).map_or_else(|| format!("RCODE {}", u16::from(rcode)), str::to_owned)
+}
+
+/// The RFC mnemonic of the response codes an UPDATE or query is answered
+/// with (RFC 1035, RFC 2136); `None` for the others.
+pub fn rcode_mnemonic(rcode: ResponseCode) -> Option<&'static str> {
+    Some(match rcode {
         ResponseCode::NoError => "NOERROR",
         ResponseCode::FormErr => "FORMERR",
         ResponseCode::ServFail => "SERVFAIL",
@@ -169,9 +176,8 @@ fn rcode_name(rcode: ResponseCode) -> String {
         ResponseCode::NXRRSet => "NXRRSET",
         ResponseCode::NotAuth => "NOTAUTH",
         ResponseCode::NotZone => "NOTZONE",
-        other => return format!("RCODE {}", u16::from(other)),
-    };
-    name.to_string()
+        _ => return None,
+    })
 }
 
 fn show(rrset: Option<&AddressRrset>) -> String {

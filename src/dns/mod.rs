@@ -12,7 +12,7 @@ mod update;
 pub mod wire;
 
 pub use client::{ApplyOutcome, Client, Clock};
-pub use error::{DnsError, RrsetConflict};
+pub use error::{rcode_mnemonic, DnsError, RrsetConflict};
 pub use key::{FileRole, KeyError, TsigKey};
 pub use key_file::{looks_like_algorithm_name, parse_key_file, KeyEntry, KeyFileError};
 pub use secret::{Secret, SecretError};

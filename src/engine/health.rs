@@ -61,6 +61,13 @@ impl HealthTracker {
         }
     }
 
+    /// Changes the thresholds (a new configuration); the current health and
+    /// streak stay. Thresholds below 1 are treated as 1.
+    pub fn set_thresholds(&mut self, rise: u32, fall: u32) {
+        self.rise = rise.max(1);
+        self.fall = fall.max(1);
+    }
+
     /// The current health.
     pub fn health(&self) -> Health {
         self.health

@@ -3,6 +3,9 @@
 //! Pure state, no I/O: the caller runs the checks, passes each result with
 //! the [`std::time::Instant`]s it started and finished at, asks when each
 //! address is due next, and hands in what the nameserver publishes.
+//! Records are known by owner name and addresses by [`AddressKey`], so a new
+//! configuration can be applied ([`Engine::reconfigure`]) without losing the
+//! health of the addresses it keeps.
 //!
 //! - [`HealthTracker`]: rise/fall hysteresis per address.
 //! - [`Schedule`]: fixed cadence while settled, quick confirmation (see
@@ -27,4 +30,6 @@ pub use schedule::{
     confirm_delay, first_check_offset, start_spread, Schedule, CONFIRM_DELAY_DIVISOR,
     MAX_CONFIRM_DELAY, MAX_START_SPREAD, MIN_CONFIRM_DELAY,
 };
-pub use state::{Engine, HealthChange, Target, TargetId};
+pub use state::{
+    AddressKey, AddressState, CheckResult, Engine, HealthChange, Reconfigured, Target, TargetId,
+};

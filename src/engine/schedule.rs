@@ -89,6 +89,25 @@ impl Schedule {
         }
     }
 
+    /// The interval between settled checks.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Changes the interval (a new configuration). The check already planned
+    /// stays where it is unless the new interval brings it closer.
+    pub fn set_interval(&mut self, interval: Duration, now: Instant) {
+        let interval = interval.max(Duration::from_millis(1));
+        if interval == self.interval {
+            return;
+        }
+        self.interval = interval;
+        if self.next_due > now + interval {
+            self.next_due = now + interval;
+            self.cadence_slot = None;
+        }
+    }
+
     /// When the next check should start.
     pub fn next_due(&self) -> Instant {
         self.next_due

@@ -1,6 +1,12 @@
 //! The engine: every checked address with its health and schedule, and the
 //! decisions they lead to.
+//!
+//! Records are known by their owner name and addresses by [`AddressKey`]
+//! (record, server, address), never by their position in the file, so that
+//! [`Engine::reconfigure`] can apply a new configuration and keep what is
+//! known of every address it still lists.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Instant;
@@ -14,32 +20,73 @@ use super::decision::{decide_record, RecordDecision};
 use super::health::{Health, HealthTracker};
 use super::schedule::{first_check_offset, Schedule};
 
-/// Identifies one checked address of one record. Only meaningful for the
-/// [`Engine`] that handed it out.
+/// Identifies one checked address. Handed out by one [`Engine`] and never
+/// reused by it: an address that a new configuration keeps keeps its id, one
+/// it removes takes its id along.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TargetId(usize);
+pub struct TargetId(u64);
+
+/// What makes a checked address the same one across configurations: its
+/// record's owner name, its server's name and the address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AddressKey {
+    /// The record's owner name.
+    pub record: Name,
+    /// The server's name, unique within the record.
+    pub server: String,
+    /// The address.
+    pub address: IpAddr,
+}
 
 /// One address to check, as listed by [`Engine::targets`].
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
     /// Pass this back to [`Engine::observe`] and friends.
     pub id: TargetId,
-    /// Index of the record in [`Config::records`].
-    pub record_index: usize,
     /// The record, for its check and timing.
     pub record: &'a Record,
-    /// The (first) server of the record that has this address.
+    /// The server of the record that has this address.
     pub server: &'a str,
     /// The address to check.
     pub address: IpAddr,
 }
 
+/// The result of one check, as the engine is told it and keeps the last one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckResult {
+    /// Whether the address passed.
+    pub passed: bool,
+    /// A short explanation, e.g. `200 OK` or `connection refused`.
+    pub detail: String,
+    /// When the check started.
+    pub started: Instant,
+    /// When it finished.
+    pub finished: Instant,
+}
+
+/// What the engine knows of one address, for status and metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct AddressState<'a> {
+    /// The address's id.
+    pub id: TargetId,
+    /// The address.
+    pub address: IpAddr,
+    /// Its health.
+    pub health: Health,
+    /// Since when it has had this health (for unknown: since it was added).
+    pub since: Instant,
+    /// The last check's result, once one has finished.
+    pub last_check: Option<&'a CheckResult>,
+    /// Checks passed since the address was added.
+    pub checks_passed: u64,
+    /// Checks failed since the address was added.
+    pub checks_failed: u64,
+}
+
 /// A change of health of one address: one log line's worth.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthChange {
-    /// Index of the record in [`Config::records`]: its decision may change.
-    pub record_index: usize,
-    /// The record's owner name.
+    /// The record's owner name: its decision may change.
     pub record: Name,
     /// The server the address belongs to.
     pub server: String,
@@ -61,128 +108,258 @@ impl fmt::Display for HealthChange {
     }
 }
 
+/// What [`Engine::reconfigure`] changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconfigured {
+    /// Addresses to start checking (new, or whose record's check changed).
+    pub added: Vec<TargetId>,
+    /// Addresses no longer checked.
+    pub removed: Vec<TargetId>,
+    /// Records that are new.
+    pub records_added: Vec<Name>,
+    /// Records that are gone.
+    pub records_removed: Vec<Name>,
+    /// Records still there whose configuration changed: decide them again.
+    pub records_changed: Vec<Name>,
+}
+
 /// The state of one checked address.
 #[derive(Debug, Clone)]
 struct TargetState {
-    record_index: usize,
-    server_index: usize,
-    address: IpAddr,
+    key: AddressKey,
     tracker: HealthTracker,
     schedule: Schedule,
+    since: Instant,
+    last_check: Option<CheckResult>,
+    checks_passed: u64,
+    checks_failed: u64,
+}
+
+/// One record and the targets of its addresses.
+#[derive(Debug, Clone)]
+struct RecordEntry {
+    record: Record,
+    /// `layout[server][address]`: the target of each configured address.
+    layout: Vec<Vec<TargetId>>,
 }
 
 /// Health and schedule of every address of every record, and the decisions
 /// they lead to. Pure state: time comes in as [`Instant`]s from the caller.
 ///
-/// Each (record, address) pair is one target: the same address in two
+/// Each (record, server, address) is one target: the same address in two
 /// records is checked separately, because the records' checks may differ.
-/// An address listed twice within one record is one target.
-#[derive(Debug, Clone)]
+/// (The configuration allows an address only once within a record.)
+#[derive(Debug, Clone, Default)]
 pub struct Engine {
-    records: Vec<Record>,
-    targets: Vec<TargetState>,
-    /// `layout[record][server][address]`: the target of each configured address.
-    layout: Vec<Vec<Vec<TargetId>>>,
+    /// In configuration order.
+    records: Vec<RecordEntry>,
+    /// Where each record is in `records`.
+    by_name: HashMap<Name, usize>,
+    targets: HashMap<TargetId, TargetState>,
+    next_id: u64,
 }
 
 impl Engine {
     /// An engine for `config` with every address unknown and the first
     /// checks due from `now` on, spread evenly (see [`first_check_offset`]).
     pub fn new(config: &Config, now: Instant) -> Self {
-        let mut targets: Vec<TargetState> = Vec::new();
-        let mut layout = Vec::with_capacity(config.records.len());
-        for (record_index, record) in config.records.iter().enumerate() {
-            let first_target = targets.len();
-            let mut record_layout = Vec::with_capacity(record.servers.len());
-            for (server_index, server) in record.servers.iter().enumerate() {
+        let mut engine = Engine::default();
+        engine.reconfigure(config, now);
+        engine
+    }
+
+    /// Applies a new configuration. An address whose record, server, address
+    /// and check are unchanged keeps its id, health, counters and schedule
+    /// (new thresholds and interval apply from its next result on); new ones
+    /// start unknown with their first checks spread from `now` on; removed
+    /// ones are forgotten.
+    pub fn reconfigure(&mut self, config: &Config, now: Instant) -> Reconfigured {
+        let mut old_targets = std::mem::take(&mut self.targets);
+        let mut old_by_key: HashMap<AddressKey, TargetId> = old_targets
+            .iter()
+            .map(|(id, state)| (state.key.clone(), *id))
+            .collect();
+        let old_records: HashMap<Name, Record> = std::mem::take(&mut self.records)
+            .into_iter()
+            .map(|entry| (entry.record.name.clone(), entry.record))
+            .collect();
+        let mut changes = Reconfigured::default();
+        let mut records = Vec::with_capacity(config.records.len());
+        for record in &config.records {
+            let old_record = old_records.get(&record.name);
+            match old_record {
+                None => changes.records_added.push(record.name.clone()),
+                Some(old) if old != record => changes.records_changed.push(record.name.clone()),
+                Some(_) => {}
+            }
+            let same_check = old_record.is_some_and(|old| old.check == record.check);
+            let mut layout = Vec::with_capacity(record.servers.len());
+            for server in &record.servers {
                 let mut server_layout = Vec::with_capacity(server.addresses.len());
                 for address in &server.addresses {
-                    let existing = targets[first_target..]
-                        .iter()
-                        .position(|t| t.address == *address)
-                        .map(|offset| first_target + offset);
-                    let index = existing.unwrap_or_else(|| {
-                        targets.push(TargetState {
-                            record_index,
-                            server_index,
-                            address: *address,
-                            tracker: HealthTracker::new(record.timing.rise, record.timing.fall),
-                            schedule: Schedule::new(record.timing.interval, now),
-                        });
-                        targets.len() - 1
-                    });
-                    server_layout.push(TargetId(index));
+                    let key = AddressKey {
+                        record: record.name.clone(),
+                        server: server.name.clone(),
+                        address: *address,
+                    };
+                    let kept = old_by_key
+                        .remove(&key)
+                        .filter(|_| same_check)
+                        .and_then(|id| old_targets.remove(&id).map(|state| (id, state)));
+                    let (id, state) = match kept {
+                        Some((id, mut state)) => {
+                            state
+                                .tracker
+                                .set_thresholds(record.timing.rise, record.timing.fall);
+                            state.schedule.set_interval(record.timing.interval, now);
+                            (id, state)
+                        }
+                        None => {
+                            let id = TargetId(self.next_id);
+                            self.next_id += 1;
+                            changes.added.push(id);
+                            (id, new_target(key, record, now))
+                        }
+                    };
+                    self.targets.insert(id, state);
+                    server_layout.push(id);
                 }
-                record_layout.push(server_layout);
+                layout.push(server_layout);
             }
-            layout.push(record_layout);
+            records.push(RecordEntry {
+                record: record.clone(),
+                layout,
+            });
         }
-        let count = targets.len();
-        for (index, target) in targets.iter_mut().enumerate() {
-            let interval = config.records[target.record_index].timing.interval;
+        changes.removed = old_targets.into_keys().collect();
+        changes.removed.sort();
+        changes.records_removed = old_records
+            .into_keys()
+            .filter(|name| !config.records.iter().any(|r| r.name == *name))
+            .collect();
+        changes.records_removed.sort();
+        self.by_name = records
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| (entry.record.name.clone(), index))
+            .collect();
+        self.records = records;
+        self.spread_first_checks(&changes.added, now);
+        changes
+    }
+
+    /// Spreads the first checks of `added` evenly over the start.
+    fn spread_first_checks(&mut self, added: &[TargetId], now: Instant) {
+        let count = added.len();
+        for (index, id) in added.iter().enumerate() {
+            let state = self.targets.get_mut(id).expect("added target");
+            let interval = state.schedule.interval();
             let first_due = now + first_check_offset(index, count, interval);
-            target.schedule = Schedule::new(interval, first_due);
-        }
-        Engine {
-            records: config.records.clone(),
-            targets,
-            layout,
+            state.schedule = Schedule::new(interval, first_due);
         }
     }
 
     /// The records, in configuration order.
-    pub fn records(&self) -> &[Record] {
-        &self.records
+    pub fn records(&self) -> impl ExactSizeIterator<Item = &Record> {
+        self.records.iter().map(|entry| &entry.record)
     }
 
-    /// Every address to check.
+    /// The record with this owner name.
+    pub fn record(&self, name: &Name) -> Option<&Record> {
+        self.entry(name).map(|entry| &entry.record)
+    }
+
+    fn entry(&self, name: &Name) -> Option<&RecordEntry> {
+        self.by_name.get(name).map(|index| &self.records[*index])
+    }
+
+    /// Every address to check, in configuration order.
     pub fn targets(&self) -> impl Iterator<Item = Target<'_>> {
-        (0..self.targets.len()).map(|i| self.target(TargetId(i)))
+        self.records.iter().flat_map(move |entry| {
+            entry
+                .layout
+                .iter()
+                .flatten()
+                .map(move |id| self.target_of(entry, *id))
+        })
     }
 
-    /// One address to check.
-    ///
-    /// # Panics
-    /// When `id` does not come from this engine.
-    pub fn target(&self, id: TargetId) -> Target<'_> {
-        let state = &self.targets[id.0];
-        let record = &self.records[state.record_index];
+    /// How many addresses are checked.
+    pub fn target_count(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// One address to check; `None` when `id` is not (or no longer) one.
+    pub fn target(&self, id: TargetId) -> Option<Target<'_>> {
+        let state = self.targets.get(&id)?;
+        let entry = self.entry(&state.key.record)?;
+        Some(self.target_of(entry, id))
+    }
+
+    fn target_of<'a>(&'a self, entry: &'a RecordEntry, id: TargetId) -> Target<'a> {
+        let state = &self.targets[&id];
         Target {
             id,
-            record_index: state.record_index,
-            record,
-            server: &record.servers[state.server_index].name,
-            address: state.address,
+            record: &entry.record,
+            server: &state.key.server,
+            address: state.key.address,
         }
     }
 
-    /// The current health of one address.
-    pub fn health(&self, id: TargetId) -> Health {
-        self.targets[id.0].tracker.health()
+    /// The identity of one address.
+    pub fn key(&self, id: TargetId) -> Option<&AddressKey> {
+        self.targets.get(&id).map(|state| &state.key)
     }
 
-    /// Records the result of a check that ran from `started` to `finished`,
-    /// plans the next one, and returns the change of health, if any.
-    pub fn observe(
-        &mut self,
-        id: TargetId,
-        success: bool,
-        started: Instant,
-        finished: Instant,
-    ) -> Option<HealthChange> {
-        let state = &mut self.targets[id.0];
-        let transition = state.tracker.observe(success);
+    /// The current health of one address (unknown for an id not in use).
+    pub fn health(&self, id: TargetId) -> Health {
+        self.targets
+            .get(&id)
+            .map_or(Health::Unknown, |state| state.tracker.health())
+    }
+
+    /// Everything known of one address.
+    pub fn address_state(&self, id: TargetId) -> Option<AddressState<'_>> {
+        let state = self.targets.get(&id)?;
+        Some(AddressState {
+            id,
+            address: state.key.address,
+            health: state.tracker.health(),
+            since: state.since,
+            last_check: state.last_check.as_ref(),
+            checks_passed: state.checks_passed,
+            checks_failed: state.checks_failed,
+        })
+    }
+
+    /// The targets of a record's addresses, `[server][address]` as configured.
+    pub fn layout(&self, name: &Name) -> Option<&[Vec<TargetId>]> {
+        self.entry(name).map(|entry| entry.layout.as_slice())
+    }
+
+    /// Records the result of a check, plans the next one, and returns the
+    /// change of health, if any. A result for an id no longer in use (its
+    /// address was removed while the check ran) is ignored.
+    pub fn observe(&mut self, id: TargetId, result: CheckResult) -> Option<HealthChange> {
+        let state = self.targets.get_mut(&id)?;
+        let transition = state.tracker.observe(result.passed);
         let confirming = state.tracker.is_confirming();
         state
             .schedule
-            .on_check_finished(started, finished, confirming);
+            .on_check_finished(result.started, result.finished, confirming);
+        if result.passed {
+            state.checks_passed += 1;
+        } else {
+            state.checks_failed += 1;
+        }
+        let finished = result.finished;
+        state.last_check = Some(result);
         let transition = transition?;
-        let record = &self.records[state.record_index];
+        state.since = finished;
         Some(HealthChange {
-            record_index: state.record_index,
-            record: record.name.clone(),
-            server: record.servers[state.server_index].name.clone(),
-            address: state.address,
+            record: state.key.record.clone(),
+            server: state.key.server.clone(),
+            address: state.key.address,
             from: transition.from,
             to: transition.to,
         })
@@ -194,51 +371,58 @@ impl Engine {
     /// whether the schedule changed. A check already running when the
     /// connection was lost plans the next one itself when its result arrives.
     pub fn connection_lost(&mut self, id: TargetId, now: Instant) -> bool {
-        let state = &mut self.targets[id.0];
+        let Some(state) = self.targets.get_mut(&id) else {
+            return false;
+        };
         state.tracker.health() == Health::Up && state.schedule.on_connection_lost(now)
     }
 
-    /// When the next check of this address should start.
-    pub fn next_due(&self, id: TargetId) -> Instant {
-        self.targets[id.0].schedule.next_due()
+    /// When the next check of this address should start; `None` for an id
+    /// not in use.
+    pub fn next_due(&self, id: TargetId) -> Option<Instant> {
+        self.targets.get(&id).map(|state| state.schedule.next_due())
     }
 
-    /// The target whose check is due first (the lowest id among equals), or
-    /// `None` when there are no targets.
-    pub fn soonest_due(&self) -> Option<(TargetId, Instant)> {
-        self.targets
-            .iter()
-            .enumerate()
-            .map(|(i, state)| (TargetId(i), state.schedule.next_due()))
-            .min_by_key(|(id, due)| (*due, *id))
+    /// True once every address of the record has a verdict (false for a
+    /// record that is not configured).
+    pub fn is_warm(&self, name: &Name) -> bool {
+        self.entry(name).is_some_and(|entry| {
+            entry
+                .layout
+                .iter()
+                .flatten()
+                .all(|id| self.health(*id) != Health::Unknown)
+        })
     }
 
-    /// True once every address of the record has a verdict.
-    ///
-    /// # Panics
-    /// When `record_index` is not an index into the configuration's records.
-    pub fn is_warm(&self, record_index: usize) -> bool {
-        self.layout[record_index]
-            .iter()
-            .flatten()
-            .all(|id| self.health(*id) != Health::Unknown)
-    }
-
-    /// Decides both RRsets of a record. `published` holds what the nameserver
-    /// publishes now: the A RRset, then the AAAA RRset (`None`: no RRset).
-    ///
-    /// # Panics
-    /// When `record_index` is not an index into the configuration's records.
+    /// Decides both RRsets of a record; `None` when it is not configured.
+    /// `published` holds what the nameserver publishes now: the A RRset, then
+    /// the AAAA RRset (`None`: no RRset).
     pub fn decide(
         &self,
-        record_index: usize,
+        name: &Name,
         published: [Option<&AddressRrset>; 2],
-    ) -> RecordDecision {
-        let health: Vec<Vec<Health>> = self.layout[record_index]
+    ) -> Option<RecordDecision> {
+        let entry = self.entry(name)?;
+        let health: Vec<Vec<Health>> = entry
+            .layout
             .iter()
             .map(|server| server.iter().map(|id| self.health(*id)).collect())
             .collect();
-        decide_record(&self.records[record_index], &health, published)
+        Some(decide_record(&entry.record, &health, published))
+    }
+}
+
+/// A target that has never been checked.
+fn new_target(key: AddressKey, record: &Record, now: Instant) -> TargetState {
+    TargetState {
+        key,
+        tracker: HealthTracker::new(record.timing.rise, record.timing.fall),
+        schedule: Schedule::new(record.timing.interval, now),
+        since: now,
+        last_check: None,
+        checks_passed: 0,
+        checks_failed: 0,
     }
 }
 

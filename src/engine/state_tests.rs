@@ -27,11 +27,43 @@ fn dual_stack() -> Config {
 }
 
 fn id_of(engine: &Engine, record_index: usize, address: &str) -> TargetId {
+    let name = record_name(engine, record_index);
     engine
         .targets()
-        .find(|t| t.record_index == record_index && t.address == ip(address))
+        .find(|t| t.record.name == name && t.address == ip(address))
         .map(|t| t.id)
         .expect("address is a target")
+}
+
+/// The owner name of the record at `index` in configuration order.
+fn record_name(engine: &Engine, index: usize) -> Name {
+    engine.records().nth(index).expect("record").name.clone()
+}
+
+/// A check result from `started` to `finished`.
+fn result(passed: bool, started: Instant, finished: Instant) -> CheckResult {
+    let detail = if passed { "ok" } else { "failed" };
+    CheckResult {
+        passed,
+        detail: detail.to_owned(),
+        started,
+        finished,
+    }
+}
+
+/// The decision for the record at `index`.
+fn decide(
+    engine: &Engine,
+    index: usize,
+    published: [Option<&AddressRrset>; 2],
+) -> crate::engine::RecordDecision {
+    engine
+        .decide(&record_name(engine, index), published)
+        .expect("configured record")
+}
+
+fn is_warm(engine: &Engine, index: usize) -> bool {
+    engine.is_warm(&record_name(engine, index))
 }
 
 /// Runs one check of `address` (record 0) starting when it is due and
@@ -43,9 +75,12 @@ fn check(
     duration: Duration,
 ) -> (Option<HealthChange>, Instant) {
     let id = id_of(engine, 0, address);
-    let started = engine.next_due(id);
+    let started = engine.next_due(id).expect("target");
     let finished = started + duration;
-    (engine.observe(id, success, started, finished), finished)
+    (
+        engine.observe(id, result(success, started, finished)),
+        finished,
+    )
 }
 
 /// Checks every address of record 0 `times` times with these results.
@@ -60,32 +95,33 @@ fn check_all(engine: &mut Engine, results: &[(&str, bool)], times: usize) {
 const ALL_UP: [(&str, bool); 4] = [(W1_V4, true), (W1_V6, true), (W2_V4, true), (W2_V6, true)];
 
 #[test]
-fn one_target_per_record_and_address() {
+fn one_target_per_record_server_and_address() {
     let shared = "192.0.2.50";
     let config = config(vec![
         named_record("a.example.test.", vec![server("web1", &[shared, W1_V6])]),
         named_record(
             "b.example.test.",
-            vec![server("web1", &[shared]), server("web9", &[shared, W2_V4])],
+            vec![server("web1", &[shared]), server("web9", &[W2_V4])],
         ),
     ]);
     let engine = Engine::new(&config, Instant::now());
-    let listed: Vec<(usize, &str, IpAddr)> = engine
+    let listed: Vec<(String, &str, IpAddr)> = engine
         .targets()
-        .map(|t| (t.record_index, t.server, t.address))
+        .map(|t| (t.record.name.to_string(), t.server, t.address))
         .collect();
     assert_eq!(
         listed,
         vec![
-            (0, "web1", ip(shared)),
-            (0, "web1", ip(W1_V6)),
-            (1, "web1", ip(shared)),
-            (1, "web9", ip(W2_V4)),
+            ("a.example.test.".into(), "web1", ip(shared)),
+            ("a.example.test.".into(), "web1", ip(W1_V6)),
+            ("b.example.test.".into(), "web1", ip(shared)),
+            ("b.example.test.".into(), "web9", ip(W2_V4)),
         ]
     );
-    let target = engine.target(id_of(&engine, 1, W2_V4));
+    let target = engine.target(id_of(&engine, 1, W2_V4)).expect("target");
     assert_eq!(target.record.name.to_string(), "b.example.test.");
     assert_eq!(engine.records().len(), 2);
+    assert_eq!(engine.target_count(), 4);
 }
 
 #[test]
@@ -99,13 +135,16 @@ fn the_same_address_in_two_records_is_checked_separately() {
     let mut engine = Engine::new(&config, base);
     let (a, b) = (id_of(&engine, 0, shared), id_of(&engine, 1, shared));
     assert_ne!(a, b);
-    engine.observe(a, true, base, base + ms(1));
-    let change = engine.observe(a, true, base + ms(20), base + ms(21));
-    assert_eq!(change.map(|c| c.record_index), Some(0));
+    engine.observe(a, result(true, base, base + ms(1)));
+    let change = engine.observe(a, result(true, base + ms(20), base + ms(21)));
+    assert_eq!(
+        change.map(|c| c.record.to_string()),
+        Some("a.example.test.".to_owned())
+    );
     assert_eq!(engine.health(a), Health::Up);
     assert_eq!(engine.health(b), Health::Unknown);
-    assert!(engine.is_warm(0));
-    assert!(!engine.is_warm(1));
+    assert!(is_warm(&engine, 0));
+    assert!(!is_warm(&engine, 1));
 }
 
 #[test]
@@ -115,22 +154,9 @@ fn first_checks_are_spread_over_the_start() {
     // Four addresses, interval 10 s: spread over one second, a quarter apart.
     let due: Vec<Duration> = engine
         .targets()
-        .map(|t| engine.next_due(t.id) - base)
+        .map(|t| engine.next_due(t.id).unwrap() - base)
         .collect();
     assert_eq!(due, [ms(0), ms(250), ms(500), ms(750)]);
-    assert_eq!(engine.soonest_due(), Some((id_of(&engine, 0, W1_V4), base)));
-    assert_eq!(Engine::new(&config(vec![]), base).soonest_due(), None);
-}
-
-#[test]
-fn soonest_due_follows_the_schedules() {
-    let base = Instant::now();
-    let mut engine = Engine::new(&dual_stack(), base);
-    check_all(&mut engine, &ALL_UP, 2);
-    // All settled up: the earliest cadence slot is the one checked first.
-    let (id, due) = engine.soonest_due().expect("targets");
-    assert!(engine.targets().all(|t| engine.next_due(t.id) >= due));
-    assert_eq!(engine.target(id).address, ip(W1_V4));
 }
 
 #[test]
@@ -143,7 +169,7 @@ fn warm_up_waits_for_every_address_and_full_evidence() {
         .expect("rise 2 reached");
     assert_eq!((up.from, up.to), (Health::Unknown, Health::Up));
     assert!(matches!(
-        engine.decide(0, nothing).v4,
+        decide(&engine, 0, nothing).v4,
         FamilyDecision::WarmingUp { .. }
     ));
     // Unknown -> Down needs `fall` (3) failures.
@@ -154,15 +180,15 @@ fn warm_up_waits_for_every_address_and_full_evidence() {
         .expect("fall 3 reached");
     assert_eq!((down.from, down.to), (Health::Unknown, Health::Down));
     // IPv4 is fully known now; IPv6 is not.
-    let decision = engine.decide(0, nothing);
+    let decision = decide(&engine, 0, nothing);
     assert_eq!(
         decision.v4.publish().map(|p| p.reason.clone()),
         Some(PublishReason::Missing)
     );
     assert!(matches!(decision.v6, FamilyDecision::WarmingUp { .. }));
-    assert!(!engine.is_warm(0));
+    assert!(!is_warm(&engine, 0));
     check_all(&mut engine, &[(W1_V6, true), (W2_V6, true)], 2);
-    assert!(engine.is_warm(0));
+    assert!(is_warm(&engine, 0));
 }
 
 #[test]
@@ -173,7 +199,6 @@ fn health_change_names_record_server_and_address() {
     assert_eq!(
         change,
         HealthChange {
-            record_index: 0,
             record: Name::from_ascii("www.example.test.").unwrap(),
             server: "web2".into(),
             address: ip(W2_V6),
@@ -195,18 +220,21 @@ fn failover_is_confirmed_quickly_then_checks_return_to_cadence() {
     let a = rrset(&[W1_V4], 60);
     let aaaa = rrset(&[W1_V6], 60);
     assert!(matches!(
-        engine.decide(0, [Some(&a), Some(&aaaa)]).v4,
+        decide(&engine, 0, [Some(&a), Some(&aaaa)]).v4,
         FamilyDecision::InSync { .. }
     ));
 
     // web1's IPv4 address dies: its checks now time out.
     let id = id_of(&engine, 0, W1_V4);
-    let first_failure = engine.next_due(id);
+    let first_failure = engine.next_due(id).unwrap();
     let (change, finished) = check(&mut engine, W1_V4, false, TIMEOUT);
     assert_eq!(change, None);
-    assert_eq!(engine.next_due(id), finished + confirm_delay(INTERVAL));
+    assert_eq!(
+        engine.next_due(id).unwrap(),
+        finished + confirm_delay(INTERVAL)
+    );
     check(&mut engine, W1_V4, false, TIMEOUT);
-    let verdict_start = engine.next_due(id);
+    let verdict_start = engine.next_due(id).unwrap();
     let (change, verdict) = check(&mut engine, W1_V4, false, TIMEOUT);
     assert_eq!(change.map(|c| c.to), Some(Health::Down));
     // Three timeouts plus two confirmation pauses, not three intervals.
@@ -214,9 +242,9 @@ fn failover_is_confirmed_quickly_then_checks_return_to_cadence() {
         verdict - first_failure,
         TIMEOUT * 3 + confirm_delay(INTERVAL) * 2
     );
-    assert_eq!(engine.next_due(id), verdict_start + INTERVAL);
+    assert_eq!(engine.next_due(id).unwrap(), verdict_start + INTERVAL);
 
-    let decision = engine.decide(0, [Some(&a), Some(&aaaa)]);
+    let decision = decide(&engine, 0, [Some(&a), Some(&aaaa)]);
     let publish = decision.v4.publish().expect("A moves");
     assert_eq!(
         (publish.server.as_str(), publish.addresses.clone()),
@@ -235,7 +263,7 @@ fn failover_is_confirmed_quickly_then_checks_return_to_cadence() {
     let moved = rrset(&[W2_V4], 60);
     check(&mut engine, W1_V4, true, ms(5));
     assert!(
-        engine.next_due(id) < verdict_start + INTERVAL * 2,
+        engine.next_due(id).unwrap() < verdict_start + INTERVAL * 2,
         "confirming"
     );
     let change = check(&mut engine, W1_V4, true, ms(5)).0;
@@ -243,7 +271,7 @@ fn failover_is_confirmed_quickly_then_checks_return_to_cadence() {
         change.map(|c| (c.from, c.to)),
         Some((Health::Down, Health::Up))
     );
-    let back = engine.decide(0, [Some(&moved), Some(&aaaa)]);
+    let back = decide(&engine, 0, [Some(&moved), Some(&aaaa)]);
     assert_eq!(
         back.family(Family::V4)
             .publish()
@@ -263,7 +291,7 @@ fn a_single_failure_while_up_does_not_move_dns() {
     assert_eq!(engine.health(id_of(&engine, 0, W1_V4)), Health::Up);
     let a = rrset(&[W1_V4], 60);
     assert!(matches!(
-        engine.decide(0, [Some(&a), None]).v4,
+        decide(&engine, 0, [Some(&a), None]).v4,
         FamilyDecision::InSync { .. }
     ));
 }
@@ -278,14 +306,14 @@ fn connection_lost_forces_a_check_of_an_up_address_once_per_interval() {
         "unknown: already checked quickly"
     );
     check_all(&mut engine, &ALL_UP, 2);
-    let reset = engine.next_due(id) - ms(4_000);
+    let reset = engine.next_due(id).unwrap() - ms(4_000);
     assert!(engine.connection_lost(id, reset));
-    assert_eq!(engine.next_due(id), reset);
-    engine.observe(id, true, reset, reset + ms(5));
-    assert_eq!(engine.next_due(id), reset + INTERVAL);
+    assert_eq!(engine.next_due(id).unwrap(), reset);
+    engine.observe(id, result(true, reset, reset + ms(5)));
+    assert_eq!(engine.next_due(id).unwrap(), reset + INTERVAL);
     assert!(!engine.connection_lost(id, reset + ms(50)));
     assert!(!engine.connection_lost(id, reset + INTERVAL - ms(1)));
-    assert_eq!(engine.next_due(id), reset + INTERVAL);
+    assert_eq!(engine.next_due(id).unwrap(), reset + INTERVAL);
 }
 
 #[test]
@@ -295,7 +323,153 @@ fn connection_lost_is_ignored_for_a_down_address() {
     check_all(&mut engine, &[(W2_V4, false)], 3);
     let id = id_of(&engine, 0, W2_V4);
     assert_eq!(engine.health(id), Health::Down);
-    let due = engine.next_due(id);
+    let due = engine.next_due(id).unwrap();
     assert!(!engine.connection_lost(id, due - ms(1_000)));
-    assert_eq!(engine.next_due(id), due);
+    assert_eq!(engine.next_due(id).unwrap(), due);
+}
+
+/// Brings every address of every record up (rise 2).
+fn all_up(engine: &mut Engine) {
+    let ids: Vec<TargetId> = engine.targets().map(|t| t.id).collect();
+    for _ in 0..2 {
+        for id in &ids {
+            let started = engine.next_due(*id).unwrap();
+            engine.observe(*id, result(true, started, started + ms(5)));
+        }
+    }
+}
+
+fn ids_by_key(engine: &Engine) -> Vec<(AddressKey, TargetId)> {
+    engine
+        .targets()
+        .map(|t| (engine.key(t.id).unwrap().clone(), t.id))
+        .collect()
+}
+
+#[test]
+fn reconfigure_keeps_what_is_known_of_addresses_it_keeps() {
+    let base = Instant::now();
+    let a = named_record("a.example.test.", vec![server("web1", &[W1_V4])]);
+    let b = named_record(
+        "b.example.test.",
+        vec![server("web1", &[W1_V4, W1_V6]), server("web2", &[W2_V4])],
+    );
+    let c = named_record("c.example.test.", vec![server("web2", &[W2_V6])]);
+    let mut engine = Engine::new(&config(vec![a.clone(), b.clone()]), base);
+    all_up(&mut engine);
+    let before = ids_by_key(&engine);
+    let b_web2 = id_of(&engine, 1, W2_V4);
+    let b_web1_v4 = id_of(&engine, 1, W1_V4);
+    let (passed, since, due) = {
+        let state = engine.address_state(b_web2).unwrap();
+        (
+            state.checks_passed,
+            state.since,
+            engine.next_due(b_web2).unwrap(),
+        )
+    };
+
+    // Reordered, `a` removed, `c` added; in `b` web2 moves first and web1
+    // loses its IPv6 address.
+    let mut b2 = b.clone();
+    b2.servers = vec![server("web2", &[W2_V4]), server("web1", &[W1_V4])];
+    let later = base + Duration::from_secs(30);
+    let changes = engine.reconfigure(&config(vec![c.clone(), b2]), later);
+
+    let gone = |name: &str, address: &str| {
+        before
+            .iter()
+            .find(|(key, _)| key.record.to_string() == name && key.address == ip(address))
+            .map(|(_, id)| *id)
+            .unwrap()
+    };
+    let mut removed = vec![
+        gone("a.example.test.", W1_V4),
+        gone("b.example.test.", W1_V6),
+    ];
+    removed.sort();
+    assert_eq!(changes.removed, removed);
+    assert_eq!(changes.records_added, vec![c.name.clone()]);
+    assert_eq!(changes.records_removed, vec![a.name.clone()]);
+    assert_eq!(changes.records_changed, vec![b.name.clone()]);
+    assert_eq!(changes.added.len(), 1, "only c's address is new");
+    assert_eq!(engine.key(changes.added[0]).unwrap().address, ip(W2_V6));
+
+    // Kept addresses: same ids, health, counters, schedule.
+    assert_eq!(id_of(&engine, 1, W2_V4), b_web2);
+    assert_eq!(id_of(&engine, 1, W1_V4), b_web1_v4);
+    let state = engine.address_state(b_web2).unwrap();
+    assert_eq!(state.health, Health::Up);
+    assert_eq!((state.checks_passed, state.since), (passed, since));
+    assert_eq!(engine.next_due(b_web2), Some(due));
+    assert!(is_warm(&engine, 1), "b needs no new warm-up");
+    // The new one warms up; removed ones are gone and their results ignored.
+    assert!(!is_warm(&engine, 0));
+    assert_eq!(engine.health(changes.added[0]), Health::Unknown);
+    assert_eq!(engine.next_due(changes.added[0]), Some(later));
+    for id in &changes.removed {
+        assert!(engine.target(*id).is_none());
+        assert_eq!(engine.observe(*id, result(false, later, later)), None);
+    }
+    // The order of the new file is the order of the targets.
+    let order: Vec<(String, IpAddr)> = engine
+        .targets()
+        .map(|t| (t.server.to_owned(), t.address))
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            ("web2".into(), ip(W2_V6)),
+            ("web2".into(), ip(W2_V4)),
+            ("web1".into(), ip(W1_V4)),
+        ]
+    );
+    // And b's decision follows its new server order: web2 is first now.
+    let decision = decide(&engine, 1, [Some(&rrset(&[W1_V4], 60)), None]);
+    assert_eq!(
+        decision.v4.publish().map(|p| p.server.as_str()),
+        Some("web2")
+    );
+}
+
+#[test]
+fn reconfigure_with_a_changed_check_starts_the_record_over() {
+    let base = Instant::now();
+    let mut engine = Engine::new(&dual_stack(), base);
+    all_up(&mut engine);
+    let old = id_of(&engine, 0, W1_V4);
+    let mut changed = dual_stack();
+    changed.records[0].check = crate::config::CheckSpec::Tcp { port: 8080 };
+    let changes = engine.reconfigure(&changed, base + ms(100));
+    assert_eq!(
+        changes.added.len(),
+        4,
+        "another check: no verdict carries over"
+    );
+    assert!(changes.removed.contains(&old));
+    assert!(!is_warm(&engine, 0));
+}
+
+#[test]
+fn reconfigure_with_the_same_file_changes_nothing() {
+    let base = Instant::now();
+    let mut engine = Engine::new(&dual_stack(), base);
+    all_up(&mut engine);
+    let before = ids_by_key(&engine);
+    let changes = engine.reconfigure(&dual_stack(), base + ms(100));
+    assert_eq!(changes, Reconfigured::default());
+    assert_eq!(ids_by_key(&engine), before);
+}
+
+#[test]
+fn new_thresholds_apply_to_kept_addresses() {
+    let base = Instant::now();
+    let mut engine = Engine::new(&dual_stack(), base);
+    all_up(&mut engine);
+    let mut strict = dual_stack();
+    strict.records[0].timing.fall = 1;
+    let changes = engine.reconfigure(&strict, base + ms(100));
+    assert!(changes.added.is_empty());
+    let (change, _) = check(&mut engine, W1_V4, false, TIMEOUT);
+    assert_eq!(change.map(|c| c.to), Some(Health::Down), "fall 1 now");
 }

@@ -4,13 +4,16 @@ use std::fmt;
 use std::net::IpAddr;
 
 use hickory_proto::rr::RecordType;
+use serde::{Deserialize, Serialize};
 
 /// An address family, and with it the record type that publishes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Family {
     /// IPv4, published as A records.
+    #[serde(rename = "A")]
     V4,
     /// IPv6, published as AAAA records.
+    #[serde(rename = "AAAA")]
     V6,
 }
 

@@ -1,0 +1,383 @@
+//! Turning the coordinator's state into [`Snapshot`]s, and publishing them.
+//!
+//! Every check changes its record's status (its last result), so at
+//! thousands of checks a second a snapshot per change would cost more than
+//! the checks. The publisher therefore rebuilds only the records that
+//! changed and publishes at most once per [`MIN_PUBLISH_INTERVAL`]: a
+//! snapshot is never older than that behind the coordinator's state.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hickory_proto::rr::Name;
+use tokio::sync::watch;
+
+use super::alarms::Condition;
+use super::clock::WallClock;
+use super::record_state::RecordState;
+use crate::config::Record;
+use crate::engine::{Engine, FamilyDecision, Health, RecordDecision};
+use crate::snapshot::{
+    AddressStatus, Alarm, AlarmKind, CheckStatus, DesiredState, DesiredStatus, ErrorStatus,
+    FamilyStatus, HealthState, PublishedState, PublishedStatus, RecordStatus, ServerStatus,
+    Snapshot, UpdateStatus,
+};
+use crate::vocabulary::{AddressRrset, Family};
+
+/// The most often a new snapshot is published.
+pub const MIN_PUBLISH_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Keeps the latest [`Snapshot`] on a watch channel.
+pub struct SnapshotPublisher {
+    sender: watch::Sender<Arc<Snapshot>>,
+    nameserver: String,
+    /// The status of each record as last built.
+    built: HashMap<Name, Arc<RecordStatus>>,
+    /// Records whose status must be built again.
+    stale: BTreeSet<Name>,
+    /// When a snapshot was last published.
+    published_at: Option<Instant>,
+}
+
+impl SnapshotPublisher {
+    /// A publisher for an agent that updates `nameserver`, and the receiver
+    /// that reads what it publishes.
+    pub fn new(nameserver: String) -> (SnapshotPublisher, watch::Receiver<Arc<Snapshot>>) {
+        let empty = Snapshot::empty(nameserver.clone(), WallClock::now().wall());
+        let (sender, receiver) = watch::channel(Arc::new(empty));
+        let publisher = SnapshotPublisher {
+            sender,
+            nameserver,
+            built: HashMap::new(),
+            stale: BTreeSet::new(),
+            published_at: None,
+        };
+        (publisher, receiver)
+    }
+
+    /// Another receiver of the snapshots.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Snapshot>> {
+        self.sender.subscribe()
+    }
+
+    /// Notes that the status of `record` changed.
+    pub fn mark(&mut self, record: &Name) {
+        if !self.stale.contains(record) {
+            self.stale.insert(record.clone());
+        }
+    }
+
+    /// Notes that every record's status changed.
+    pub fn mark_all<'a>(&mut self, records: impl Iterator<Item = &'a Name>) {
+        self.stale.extend(records.cloned());
+    }
+
+    /// When the next snapshot is due, if anything changed.
+    pub fn due(&self) -> Option<Instant> {
+        if self.stale.is_empty() {
+            return None;
+        }
+        Some(
+            self.published_at
+                .map_or_else(super::clock::now, |at| at + MIN_PUBLISH_INTERVAL),
+        )
+    }
+
+    /// Publishes a new snapshot if something changed and the last one is at
+    /// least [`MIN_PUBLISH_INTERVAL`] old (`force`: whatever its age).
+    pub fn publish(
+        &mut self,
+        engine: &Engine,
+        records: &HashMap<Name, RecordState>,
+        now: Instant,
+        force: bool,
+    ) {
+        if self.stale.is_empty() {
+            return;
+        }
+        let recent = self
+            .published_at
+            .is_some_and(|at| now < at + MIN_PUBLISH_INTERVAL);
+        if recent && !force {
+            return;
+        }
+        let clock = WallClock::now();
+        for name in std::mem::take(&mut self.stale) {
+            match (engine.record(&name), records.get(&name)) {
+                (Some(record), Some(state)) => {
+                    let status = record_status(engine, record, state, &clock);
+                    self.built.insert(name, Arc::new(status));
+                }
+                _ => {
+                    self.built.remove(&name);
+                }
+            }
+        }
+        let snapshot = Snapshot {
+            records: engine
+                .records()
+                .filter_map(|record| self.built.get(&record.name).cloned())
+                .collect(),
+            ..Snapshot::empty(self.nameserver.clone(), clock.wall())
+        };
+        self.sender.send_replace(Arc::new(snapshot));
+        self.published_at = Some(now);
+    }
+}
+
+/// The status of one record.
+fn record_status(
+    engine: &Engine,
+    record: &Record,
+    state: &RecordState,
+    clock: &WallClock,
+) -> RecordStatus {
+    let layout = engine.layout(&record.name).unwrap_or_default();
+    let servers = record
+        .servers
+        .iter()
+        .zip(layout)
+        .map(|(server, ids)| ServerStatus {
+            name: server.name.clone(),
+            addresses: ids
+                .iter()
+                .filter_map(|id| engine.address_state(*id))
+                .map(|address| AddressStatus {
+                    address: address.address,
+                    health: health_state(address.health),
+                    since: clock.timestamp(address.since),
+                    last_check: address.last_check.map(|check| CheckStatus {
+                        passed: check.passed,
+                        detail: check.detail.clone(),
+                        at: clock.timestamp(check.finished),
+                        duration_seconds: check
+                            .finished
+                            .saturating_duration_since(check.started)
+                            .as_secs_f64(),
+                    }),
+                    checks_passed: address.checks_passed,
+                    checks_failed: address.checks_failed,
+                })
+                .collect(),
+        })
+        .collect();
+    let families = Family::ALL
+        .into_iter()
+        .filter(|family| managed(record, *family))
+        .map(|family| family_status(record, state, family))
+        .collect();
+    RecordStatus {
+        name: record.name.to_string(),
+        zone: state.zone.as_ref().map(ToString::to_string),
+        ttl: record.ttl,
+        families,
+        servers,
+        last_update: state.last_update.as_ref().map(|update| UpdateStatus {
+            at: clock.timestamp(update.at),
+            succeeded: update.succeeded,
+            result: update.result.clone(),
+            detail: update.detail.clone(),
+            duration_seconds: update.duration.as_secs_f64(),
+        }),
+        last_error: state.last_error.as_ref().map(|error| ErrorStatus {
+            at: clock.timestamp(error.at),
+            message: error.message.clone(),
+            failures: error.failures,
+        }),
+        alarms: alarms(state, clock),
+    }
+}
+
+fn health_state(health: Health) -> HealthState {
+    match health {
+        Health::Unknown => HealthState::Unknown,
+        Health::Up => HealthState::Up,
+        Health::Down => HealthState::Down,
+    }
+}
+
+/// True when some server of the record has an address of `family`.
+fn managed(record: &Record, family: Family) -> bool {
+    record
+        .servers
+        .iter()
+        .flat_map(|server| &server.addresses)
+        .any(|address| Family::of(address) == family)
+}
+
+fn family_status(record: &Record, state: &RecordState, family: Family) -> FamilyStatus {
+    let rrset = state.published.as_ref().map(|p| p.get(family));
+    let published = match rrset {
+        None => PublishedStatus {
+            state: PublishedState::Unread,
+            addresses: Vec::new(),
+            ttl: None,
+            server: None,
+        },
+        Some(None) => PublishedStatus {
+            state: PublishedState::Absent,
+            addresses: Vec::new(),
+            ttl: None,
+            server: None,
+        },
+        Some(Some(rrset)) => PublishedStatus {
+            state: PublishedState::Present,
+            addresses: rrset.addresses.clone(),
+            ttl: Some(rrset.ttl),
+            server: owner(record, rrset),
+        },
+    };
+    let decision = state
+        .decision
+        .as_ref()
+        .map(|d: &RecordDecision| d.family(family));
+    let (desired, in_sync) = desired_status(decision, rrset.flatten());
+    FamilyStatus {
+        family,
+        published,
+        desired,
+        in_sync,
+    }
+}
+
+/// The server all of whose addresses `rrset` holds, when there is one.
+fn owner(record: &Record, rrset: &AddressRrset) -> Option<String> {
+    record
+        .servers
+        .iter()
+        .find(|server| rrset.addresses.iter().all(|a| server.addresses.contains(a)))
+        .map(|server| server.name.clone())
+}
+
+/// What should be published, and whether it is.
+fn desired_status(
+    decision: Option<&FamilyDecision>,
+    published: Option<&AddressRrset>,
+) -> (DesiredStatus, bool) {
+    let status = |state, server: Option<&str>, addresses: Vec<_>, reason: String| DesiredStatus {
+        state,
+        server: server.map(str::to_owned),
+        addresses,
+        reason,
+    };
+    let published_addresses = || published.map_or_else(Vec::new, |p| p.addresses.clone());
+    match decision {
+        None => (
+            status(
+                DesiredState::Undecided,
+                None,
+                Vec::new(),
+                "what the nameserver publishes is not known yet".to_owned(),
+            ),
+            false,
+        ),
+        Some(FamilyDecision::Unmanaged) => (
+            status(
+                DesiredState::InSync,
+                None,
+                published_addresses(),
+                "no server has an address of this family".to_owned(),
+            ),
+            true,
+        ),
+        Some(FamilyDecision::WarmingUp { unknown }) => (
+            status(
+                DesiredState::WarmingUp,
+                None,
+                Vec::new(),
+                format!(
+                    "waiting for the first verdict on {}",
+                    join_addresses(unknown)
+                ),
+            ),
+            false,
+        ),
+        Some(FamilyDecision::InSync { server }) => (
+            status(
+                DesiredState::InSync,
+                Some(server),
+                published_addresses(),
+                format!("{server} is published and is the right choice"),
+            ),
+            true,
+        ),
+        Some(FamilyDecision::Publish(publish)) => (
+            status(
+                DesiredState::Update,
+                Some(&publish.server),
+                publish.addresses.clone(),
+                publish.reason.to_string(),
+            ),
+            false,
+        ),
+        Some(FamilyDecision::AllDownKeep) => (
+            status(
+                DesiredState::AllDownKeep,
+                None,
+                published_addresses(),
+                "every server is down; when_all_down: keep leaves DNS as it is".to_owned(),
+            ),
+            true,
+        ),
+        Some(FamilyDecision::Conflict { foreign }) => (
+            status(
+                DesiredState::Conflict,
+                None,
+                Vec::new(),
+                format!(
+                    "the RRset holds {}, which no server of this record has; left alone (takeover: false)",
+                    join_addresses(foreign)
+                ),
+            ),
+            false,
+        ),
+    }
+}
+
+fn join_addresses(addresses: &[std::net::IpAddr]) -> String {
+    addresses
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The record's alarms: all down and conflicts per family, and a nameserver
+/// that keeps failing.
+fn alarms(state: &RecordState, clock: &WallClock) -> Vec<Alarm> {
+    let mut alarms: Vec<Alarm> = state
+        .alarms
+        .active()
+        .filter_map(|(family, condition, since)| {
+            let (kind, detail) = match condition {
+                Condition::Normal => return None,
+                Condition::AllDown => {
+                    (AlarmKind::AllDown, format!("every {family} server is down"))
+                }
+                Condition::Conflict(foreign) => (
+                    AlarmKind::Conflict,
+                    format!(
+                        "the {family} RRset holds {}, which no server of this record has",
+                        join_addresses(foreign)
+                    ),
+                ),
+            };
+            Some(Alarm {
+                kind,
+                family: Some(family),
+                since: clock.timestamp(since),
+                detail,
+            })
+        })
+        .collect();
+    if let Some(error) = &state.last_error {
+        alarms.push(Alarm {
+            kind: AlarmKind::NameserverFailing,
+            family: None,
+            since: clock.timestamp(error.since),
+            detail: format!("{} failure(s) in a row: {}", error.failures, error.message),
+        });
+    }
+    alarms
+}

@@ -1,0 +1,224 @@
+//! The command line: `dnsfailover [--config FILE] run | check-config | plan`.
+//!
+//! Exit codes: 0 success; 1 failure at run time; 2 the command line or the
+//! configuration is invalid; 3 the TSIG key cannot be loaded; 4 a check
+//! cannot be prepared (e.g. an unreadable `tls_ca_file`).
+
+mod failure;
+
+use std::cell::{Cell, OnceCell};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+pub use failure::Failure;
+
+use crate::agent::Agent;
+use crate::check::TlsContexts;
+use crate::config::{self, Config, ConfigError, DEFAULT_CONFIG_PATH};
+use crate::dns::{Client, TsigKey};
+use crate::logging::{self, LogFormat};
+use crate::open_files;
+
+/// What `--help` adds after the options.
+const EXIT_CODES: &str = "Exit codes: 0 success, 1 failure at run time, 2 invalid command line or \
+configuration, 3 the TSIG key cannot be loaded, 4 a check cannot be prepared.";
+
+/// DNS failover for your own BIND or Knot: health checks, then TSIG-signed
+/// RFC 2136 updates of the A/AAAA records.
+#[derive(Debug, Parser)]
+#[command(name = "dnsfailover", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, short, global = true, value_name = "FILE", default_value = DEFAULT_CONFIG_PATH, env = "DNSFAILOVER_CONFIG")]
+    pub config: PathBuf,
+    /// Log level (error, warn, info, debug, trace) or tracing directives; RUST_LOG wins when set.
+    #[arg(long, global = true, value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the servers and keep DNS pointed at the first healthy one, until SIGTERM/SIGINT.
+    Run,
+    /// Validate the configuration, load the TSIG key and prepare every check as `run` does; print every problem as FILE:LINE:COLUMN: field: message.
+    CheckConfig,
+    /// Run one round of checks, read DNS, and print the decision and the UPDATE that would be sent (sends nothing).
+    Plan,
+}
+
+/// Parses the command line, runs the command, and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let format = cli.log_format;
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            report(&failure, format);
+            failure.exit_code()
+        }
+    }
+}
+
+/// Prints a failure once: as located problems, one per line, or as one
+/// line; through the JSON log when that is the chosen format.
+fn report(failure: &Failure, format: LogFormat) {
+    let logging_ready = !matches!(failure, Failure::Usage(_));
+    if logging_ready && format == LogFormat::Json {
+        tracing::error!(exit_code = failure.code(), "{failure}");
+    } else if failure.is_problem_list() {
+        eprintln!("{failure}");
+    } else {
+        eprintln!("dnsfailover: {failure}");
+    }
+}
+
+fn execute(cli: Cli) -> Result<(), Failure> {
+    logging::init(&cli.log_level, cli.log_format).map_err(Failure::Usage)?;
+    let (config, key) = load(&cli.config)?;
+    match cli.command {
+        Command::CheckConfig => {
+            let agent = Agent::prepare(&config, &TlsContexts::new())?;
+            println!(
+                "{}: ok ({} records, {} addresses, key {})",
+                cli.config.display(),
+                config.records.len(),
+                agent.address_count(),
+                key.name()
+            );
+            Ok(())
+        }
+        Command::Run => {
+            let agent = Agent::prepare(&config, &TlsContexts::new())?;
+            run_async(|| run(config, key, agent))
+        }
+        Command::Plan => {
+            // Fail on the checks before touching the nameserver, as `run` does.
+            Agent::prepare(&config, &TlsContexts::new())?;
+            run_async(|| plan(config, key))
+        }
+    }
+}
+
+/// Loads and validates the configuration and loads its TSIG key, once.
+/// Every problem comes back at once, one per line, the key's at its field.
+fn load(path: &Path) -> Result<(Config, TsigKey), Failure> {
+    let key = OnceCell::new();
+    let key_failed = Cell::new(false);
+    let result = config::load(path, &|source| match TsigKey::load(source) {
+        Ok(loaded) => {
+            let _ = key.set(loaded);
+            Ok(())
+        }
+        Err(error) => {
+            key_failed.set(true);
+            Err(error.to_string())
+        }
+    });
+    match (result, key.into_inner()) {
+        (Ok(config), Some(key)) => Ok((config, key)),
+        (Ok(_), None) => Err(Failure::Runtime(
+            "the configuration was read but its key was not loaded".to_owned(),
+        )),
+        (Err(error), _) => Err(classify(error, key_failed.get())),
+    }
+}
+
+/// A key problem alone is a key failure; any other problem makes the
+/// configuration invalid.
+fn classify(error: ConfigError, key_failed: bool) -> Failure {
+    if key_failed && error.problems.len() == 1 {
+        Failure::Key(error)
+    } else {
+        Failure::Config(error)
+    }
+}
+
+/// Runs `command` on a single-threaded runtime.
+///
+/// The agent waits on sockets and timers; its own work per check is a few
+/// microseconds. One thread checks 10,000 addresses a second with about a
+/// third of a core, most of it in the kernel's TCP code, whereas the
+/// multi-threaded scheduler spent a quarter more CPU waking its idle
+/// workers (twice the context switches) for no gain, and could take every
+/// core of a host whose services it is meant to watch. The cost: TLS
+/// handshakes of HTTPS checks share one core (thousands per second).
+fn run_async<F, Fut>(command: F) -> Result<(), Failure>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(), Failure>>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Failure::Runtime(format!("cannot start the runtime: {error}")))?;
+    runtime.block_on(command())
+}
+
+fn client(config: &Config, key: TsigKey) -> Client {
+    let nameserver = &config.nameserver;
+    Client::new(
+        nameserver.address,
+        nameserver.transport,
+        nameserver.timeout,
+        Arc::new(key),
+    )
+}
+
+/// Raises the open-file limit and warns when it is still too low for the
+/// addresses to check.
+fn raise_open_file_limit(config: &Config) {
+    let addresses = config.address_count();
+    let need = open_files::need(addresses);
+    match open_files::raise() {
+        Ok(limit) if limit.now < need => tracing::warn!(
+            limit = limit.now,
+            need,
+            "the open-file limit is {}, but checking {addresses} addresses takes about {need} descriptors: raise the hard limit (LimitNOFILE= in the systemd unit, ulimit -Hn)",
+            limit.now
+        ),
+        Ok(limit) if limit.now > limit.before => {
+            tracing::debug!(from = limit.before, to = limit.now, "raised the open-file limit");
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!("cannot raise the open-file limit: {error}"),
+    }
+}
+
+async fn run(config: Config, key: TsigKey, agent: Agent) -> Result<(), Failure> {
+    raise_open_file_limit(&config);
+    let client = client(&config, key);
+    let shutdown = crate::shutdown::on_signals()
+        .map_err(|error| Failure::Runtime(format!("cannot watch signals: {error}")))?;
+    let label = client.server().to_string();
+    agent.run(client, label, shutdown).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn plan(config: Config, key: TsigKey) -> Result<(), Failure> {
+    raise_open_file_limit(&config);
+    let client = client(&config, key);
+    let report = crate::plan::plan(&config, &client, &TlsContexts::new())
+        .await
+        .map_err(|error| match error {
+            crate::plan::PlanError::Check { record, source } => {
+                Failure::Checks(crate::agent::StartError {
+                    record: record.to_string(),
+                    source,
+                })
+            }
+            dns @ crate::plan::PlanError::Dns { .. } => Failure::Runtime(dns.to_string()),
+        })?;
+    print!("{report}");
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! The servers of a record and the health of each of their addresses.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+
+/// One server of a record, in the configured order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerStatus {
+    /// The server's name from the configuration.
+    pub name: String,
+    /// Its addresses, in the configured order.
+    pub addresses: Vec<AddressStatus>,
+}
+
+/// What the checks say about one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    /// Not enough evidence yet.
+    Unknown,
+    /// Answering its checks.
+    Up,
+    /// Failing its checks.
+    Down,
+}
+
+impl HealthState {
+    /// The state as written in JSON and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthState::Unknown => "unknown",
+            HealthState::Up => "up",
+            HealthState::Down => "down",
+        }
+    }
+}
+
+/// One checked address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddressStatus {
+    /// The address.
+    pub address: IpAddr,
+    /// Its health.
+    pub health: HealthState,
+    /// Since when it has this health (for unknown: since checking began).
+    pub since: Timestamp,
+    /// The last finished check.
+    pub last_check: Option<CheckStatus>,
+    /// Checks passed since the agent started checking it.
+    pub checks_passed: u64,
+    /// Checks failed since the agent started checking it.
+    pub checks_failed: u64,
+}
+
+/// One finished check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckStatus {
+    /// Whether it passed.
+    pub passed: bool,
+    /// What it found, e.g. `200 OK` or `connection refused`.
+    pub detail: String,
+    /// When it finished.
+    pub at: Timestamp,
+    /// How long it took, in seconds.
+    pub duration_seconds: f64,
+}
