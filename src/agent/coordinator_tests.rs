@@ -241,6 +241,17 @@ async fn fails_over_and_back_with_one_update_each() {
         .wait_for("back on web1", |s| publishes(s, WWW, WEB1))
         .await;
     assert_eq!(server.state().serial, 2, "one update each way");
+    // The snapshot reads back from its JSON form as it was (to the
+    // millisecond, the precision of its timestamps).
+    let snapshot = harness.snapshots.borrow().clone();
+    let json = serde_json::to_string(&*snapshot).expect("serializes");
+    let read: Snapshot = serde_json::from_str(&json).expect("deserializes");
+    assert_eq!(serde_json::to_string(&read).unwrap(), json);
+    assert_eq!(read.records.len(), snapshot.records.len());
+    assert_eq!(read.version, crate::snapshot::SCHEMA_VERSION);
+    let web1 = &read.record(WWW).unwrap().servers[0].addresses[0];
+    assert_eq!((web1.checks_passed, web1.checks_failed), (2, 1));
+    assert!(web1.last_check.as_ref().is_some_and(|c| c.passed));
     harness.stop().await;
 }
 
