@@ -130,10 +130,24 @@ async fn fails_over_when_the_primary_dies_and_fails_back(kind: ServerKind) {
     lab.web1.revive().await;
     lab.wait_for_www(&agent, WEB1);
     assert_eq!(lab.serial(), serial + 2, "exactly one update each way");
+    let log = agent.log();
+    assert!(log.contains("failback"), "the reason is logged:\n{log}");
+    // Each text line says each fact once: no field repeats the sentence.
+    let moved = log
+        .lines()
+        .find(|line| line.contains("updated www.example.test. A"))
+        .expect("an update line");
     assert!(
-        agent.log().contains("failback"),
-        "the reason is logged:\n{}",
-        agent.log()
+        moved.contains("server web2") && !moved.contains("record="),
+        "{moved}"
+    );
+    let changed = log
+        .lines()
+        .find(|line| line.contains("health changed"))
+        .expect("a health line");
+    assert!(
+        !changed.contains("address=") && !changed.contains("to="),
+        "{changed}"
     );
 }
 

@@ -148,9 +148,10 @@ impl<N: Nameserver> Coordinator<N> {
             }
             self.dispatch(now());
         }
+        let in_flight = self.tasks.len();
         tracing::info!(
-            in_flight = self.tasks.len(),
-            "stopping: finishing DNS requests in flight"
+            in_flight,
+            "stopping: finishing {in_flight} DNS request(s) in flight"
         );
         while let Some(done) = self.tasks.join_next_with_id().await {
             self.on_task(done, now());
@@ -209,7 +210,7 @@ impl<N: Nameserver> Coordinator<N> {
             } => {
                 if self.engine.connection_lost(target, at) {
                     if let Some(target) = self.engine.target(target) {
-                        tracing::debug!(address = %target.address, "kept connection lost: checking now");
+                        tracing::debug!(record = %target.record.name, server = target.server, address = %target.address, "kept connection to {} of {} lost: checking now", target.address, target.record.name);
                     }
                 }
                 let _ = next_due.send(self.engine.next_due(target));
@@ -227,7 +228,7 @@ impl<N: Nameserver> Coordinator<N> {
     fn log_quiet_failure(&self, target: crate::engine::TargetId) {
         if let Some(found) = self.engine.target(target) {
             let detail = self.last_detail(target);
-            tracing::debug!(record = %found.record.name, server = found.server, address = %found.address, "check failed: {detail}");
+            tracing::debug!(record = %found.record.name, server = found.server, address = %found.address, "check of {} server {} address {} failed: {detail}", found.record.name, found.server, found.address);
         }
     }
 
@@ -305,7 +306,7 @@ impl<N: Nameserver> Coordinator<N> {
                 self.dirty.insert(record);
             }
             Err(error) => {
-                tracing::warn!(record = %record, "cannot read what the nameserver publishes: {error}");
+                tracing::warn!(record = %record, "cannot read what the nameserver publishes for {record}: {error}");
                 state.failed(format!("cannot read the record: {error}"), now);
                 self.schedule_retry(&record, now);
             }
@@ -355,7 +356,7 @@ impl<N: Nameserver> Coordinator<N> {
                     unreachable!("matched above");
                 };
                 for conflict in conflicts {
-                    tracing::warn!(record = %conflict.name, family = %conflict.family, zone = %zone, "update not applied: {conflict}");
+                    tracing::warn!(record = %conflict.name, family = %conflict.family, zone = %zone, "update of zone {zone} not applied: {conflict}");
                 }
                 for item in &planned {
                     let Some(state) = self.records.get_mut(&item.record) else {
@@ -383,9 +384,9 @@ impl<N: Nameserver> Coordinator<N> {
                     .map(|p| format!("{} {}", p.change.name, p.change.family))
                     .collect();
                 if error.is_transient() {
-                    tracing::warn!(zone = %zone, "update of {} failed, will retry: {error}", names.join(", "));
+                    tracing::warn!(zone = %zone, "update of {} in zone {zone} failed, will retry: {error}", names.join(", "));
                 } else {
-                    tracing::error!(zone = %zone, "update of {} failed, will retry: {error}", names.join(", "));
+                    tracing::error!(zone = %zone, "update of {} in zone {zone} failed, will retry: {error}", names.join(", "));
                 }
                 let label = result_label::of_error(&error);
                 for record in records {
@@ -546,19 +547,19 @@ impl<N: Nameserver> Coordinator<N> {
         };
         if !state.settled {
             if let FamilyDecision::InSync { server } = decision {
-                tracing::info!(record = %name, %family, server = %server, "already publishes {server}: nothing to send");
+                tracing::info!(record = %name, %family, server = %server, "{name} {family} already publishes {server}: nothing to send");
             }
         }
         match state.alarms.note(family, decision, now) {
             Some(ConditionChange::Entered(Condition::AllDown)) => {
-                tracing::error!(record = %name, %family, "every server is down: leaving DNS as it is (when_all_down: keep)");
+                tracing::error!(record = %name, %family, "{name} {family}: every server is down: leaving DNS as it is (when_all_down: keep)");
             }
             Some(ConditionChange::Entered(Condition::Conflict(foreign))) => {
                 let foreign: Vec<String> = foreign.iter().map(ToString::to_string).collect();
-                tracing::error!(record = %name, %family, "the {family} RRset holds {} which no server of this record has: someone else edited it; not overwriting (set takeover: true to let dnsfailover replace it)", foreign.join(", "));
+                tracing::error!(record = %name, %family, "{name}: the {family} RRset holds {} which no server of this record has: someone else edited it; not overwriting (set takeover: true to let dnsfailover replace it)", foreign.join(", "));
             }
             Some(ConditionChange::Cleared(condition)) => {
-                tracing::info!(record = %name, %family, "no longer {}", describe(&condition));
+                tracing::info!(record = %name, %family, "{name} {family} no longer {}", describe(&condition));
             }
             Some(ConditionChange::Entered(Condition::Normal)) | None => {}
         }
@@ -633,10 +634,12 @@ fn log_applied(item: &PlannedChange, outcome: &ApplyOutcome) -> String {
         _ => String::new(),
     };
     let line = format!(
-        "updated {} {}: {from} -> {} ({}){note}",
+        "updated {} {}: {from} -> {} (server {}, ttl {}; {}){note}",
         change.name,
         change.family,
         to.join(", "),
+        item.server,
+        change.desired.ttl,
         item.reason
     );
     tracing::info!(

@@ -103,11 +103,12 @@ impl Agent {
             ));
         }
         drop(events);
+        let (records, addresses) = (self.engine.records().len(), self.engine.target_count());
         tracing::info!(
-            records = self.engine.records().len(),
-            addresses = self.engine.target_count(),
+            records,
+            addresses,
             nameserver = %label,
-            "started"
+            "started: checking {addresses} addresses of {records} records, updating {label}"
         );
         Coordinator::new(self.engine, nameserver, label, clock::now())
             .run(receiver, shutdown)

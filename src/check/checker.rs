@@ -101,7 +101,8 @@ impl Checker {
         if self.false_alarms.check_finished(outcome.healthy) {
             tracing::info!(
                 address = %self.target.address,
-                "the server closes idle connections by itself; no longer watching them, crashes are noticed by the regular checks",
+                "{} closes idle connections by itself; no longer watching them, crashes are noticed by the regular checks",
+                self.target.address,
             );
         }
         if !self.false_alarms.watching() {

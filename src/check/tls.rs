@@ -115,17 +115,20 @@ fn with_http1_alpn(mut config: ClientConfig) -> Arc<ClientConfig> {
 fn load_system_roots() -> RootCertStore {
     let loaded = rustls_native_certs::load_native_certs();
     for error in &loaded.errors {
-        tracing::warn!(%error, "skipping part of the system's trusted certificates");
+        tracing::warn!(%error, "skipping part of the system's trusted certificates: {error}");
     }
     let mut roots = RootCertStore::empty();
     let (added, ignored) = roots.add_parsable_certificates(loaded.certs);
     if ignored > 0 {
-        tracing::warn!(ignored, "skipped unparsable system root certificates");
+        tracing::warn!(
+            ignored,
+            "skipped {ignored} unparsable system root certificates"
+        );
     }
     if added == 0 {
         tracing::warn!("no system root certificates found; HTTPS checks with tls_verify will fail unless tls_ca_file is set");
     }
-    tracing::debug!(added, "loaded system root certificates");
+    tracing::debug!(added, "loaded {added} system root certificates");
     roots
 }
 

@@ -187,7 +187,7 @@ fn raise_open_file_limit(config: &Config) {
             limit.now
         ),
         Ok(limit) if limit.now > limit.before => {
-            tracing::debug!(from = limit.before, to = limit.now, "raised the open-file limit");
+            tracing::debug!(from = limit.before, to = limit.now, "raised the open-file limit from {} to {}", limit.before, limit.now);
         }
         Ok(_) => {}
         Err(error) => tracing::warn!("cannot raise the open-file limit: {error}"),
