@@ -13,7 +13,9 @@
 //! 5. [`dns`] reads what the primary nameserver publishes and, when it
 //!    differs, sends one TSIG-signed RFC 2136 UPDATE that replaces the A/AAAA
 //!    RRsets atomically, guarded by prerequisites (compare-and-swap).
-//! 6. [`snapshot`]: what the agent knows at one moment, immutable, for status.
+//! 6. [`snapshot`]: what the agent knows at one moment, immutable, for status;
+//!    [`event`]: what it did or saw that an operator must be told, which
+//!    [`notify`] delivers to webhooks and a command.
 //! 7. [`agent`] runs it all: one prober per address and one coordinator that
 //!    owns the engine, talks to the nameserver and publishes snapshots.
 //!    [`plan`] is the one-shot variant that sends nothing.
@@ -26,7 +28,9 @@ pub mod cli;
 pub mod config;
 pub mod dns;
 pub mod engine;
+pub mod event;
 pub mod logging;
+pub mod notify;
 pub mod open_files;
 pub mod plan;
 pub mod shutdown;

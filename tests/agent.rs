@@ -11,7 +11,8 @@ use std::time::Duration;
 use base64::Engine;
 
 use support::{
-    wait_until, AgentProcess, Grant, NameServer, ServerKind, TestKey, WebTarget, ZoneSpec,
+    wait_until, AgentProcess, Grant, NameServer, ServerKind, TestKey, WebTarget, WebhookMode,
+    WebhookReceiver, ZoneSpec,
 };
 
 const WEB1: &str = "127.0.0.2";
@@ -81,9 +82,14 @@ impl Lab {
     }
 
     fn http_config(&self) -> PathBuf {
+        self.http_config_with("")
+    }
+
+    /// The HTTP check's configuration with `extra` at the top level.
+    fn http_config_with(&self, extra: &str) -> PathBuf {
         self.config(
             "{ type: http, port: PORT, path: /health, expect_body: ok }",
-            "",
+            extra,
         )
     }
 
@@ -297,6 +303,122 @@ async fn plan_prints_the_update_and_sends_nothing(kind: ServerKind) {
     assert_eq!(lab.www(), [WEB1]);
 }
 
+/// A command hook that appends one line per event (from its environment)
+/// and the JSON it reads on its standard input.
+fn hook_script(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let script = dir.join("hook.sh");
+    let lines = dir.join("hook.lines");
+    let json = dir.join("hook.json");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$DNSFAILOVER_EVENT $DNSFAILOVER_RECORD $DNSFAILOVER_FAMILY from=$DNSFAILOVER_FROM to=$DNSFAILOVER_TO\" >> {}\ncat >> {}\necho >> {}\n",
+            lines.display(),
+            json.display(),
+            json.display()
+        ),
+    )
+    .unwrap();
+    let mut permissions = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&script, permissions).unwrap();
+    (script, lines, json)
+}
+
+async fn events_reach_a_webhook_and_a_command_in_order(kind: ServerKind) {
+    let mut lab = Lab::start(kind, WEB1).await;
+    let receiver = WebhookReceiver::start(WebhookMode::Accept).await;
+    let (script, lines, json) = hook_script(lab.dir.path());
+    let notify = format!(
+        "notify:\n  webhooks:\n    - {{ url: \"{}\", timeout: 2s }}\n  command:\n    run: [{}]\n    timeout: 5s\n",
+        receiver.url(),
+        script.display()
+    );
+    let config = lab.http_config_with(&notify);
+    let agent = lab.agent(&config);
+    agent.wait_for_log(SETTLE, 1, MOVE_DEADLINE);
+
+    lab.web1.kill();
+    lab.wait_for_www(&agent, WEB2);
+    lab.web2.kill();
+    agent.wait_for_log("every server is down", 1, MOVE_DEADLINE);
+    lab.web2.revive().await;
+    agent.wait_for_log("no longer all down", 1, MOVE_DEADLINE);
+    lab.web1.revive().await;
+    lab.wait_for_www(&agent, WEB1);
+
+    let expected = ["failover", "all_down", "recovered", "failback"];
+    wait_until(
+        MOVE_DEADLINE,
+        || receiver.events() == expected,
+        || format!("webhook got {:?}; log:\n{}", receiver.events(), agent.log()),
+    );
+    let bodies = receiver.bodies();
+    let failover = &bodies[0];
+    assert_eq!(failover["record"], "www.example.test.");
+    assert_eq!(failover["family"], "A");
+    assert_eq!(
+        (failover["from"].as_str(), failover["to"].as_str()),
+        (Some("web1"), Some("web2"))
+    );
+    assert!(
+        failover["text"]
+            .as_str()
+            .is_some_and(|text| text.contains("failed over from web1 to web2")),
+        "{failover}"
+    );
+    assert!(failover["time"].is_string() && failover["agent"].is_string());
+    let hook_lines = || std::fs::read_to_string(&lines).unwrap_or_default();
+    wait_until(
+        MOVE_DEADLINE,
+        || hook_lines().lines().count() == expected.len(),
+        || format!("hook wrote:\n{}", hook_lines()),
+    );
+    let seen: Vec<String> = hook_lines()
+        .lines()
+        .map(|line| line.split(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(seen, expected, "the hook sees the events in order");
+    assert!(hook_lines().starts_with("failover www.example.test. A from=web1 to=web2"));
+    let first_json = std::fs::read_to_string(&json).unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(first_json.lines().next().unwrap()).unwrap();
+    assert_eq!(first["event"], "failover");
+    assert!(
+        !agent.log().contains("not-logged"),
+        "the webhook's query (a token) is never logged"
+    );
+}
+
+async fn a_hanging_webhook_does_not_delay_failover(kind: ServerKind) {
+    let mut lab = Lab::start(kind, WEB1).await;
+    let mut plain = lab.agent(&lab.http_config());
+    plain.wait_for_log(SETTLE, 1, MOVE_DEADLINE);
+    lab.web1.kill();
+    let without = lab.wait_for_www(&plain, WEB2);
+    lab.web1.revive().await;
+    lab.wait_for_www(&plain, WEB1);
+    plain.terminate();
+
+    let receiver = WebhookReceiver::start(WebhookMode::Hang).await;
+    let notify = format!(
+        "notify:\n  webhooks:\n    - {{ url: \"{}\", timeout: 30s, retries: 0 }}\n",
+        receiver.url()
+    );
+    let config = lab.http_config_with(&notify);
+    let agent = lab.agent(&config);
+    agent.wait_for_log(SETTLE, 2, MOVE_DEADLINE);
+    lab.web1.kill();
+    let with = lab.wait_for_www(&agent, WEB2);
+    lab.web1.revive().await;
+    let back = lab.wait_for_www(&agent, WEB1);
+    assert!(
+        with < without + Duration::from_secs(1),
+        "failover took {with:?} with a hanging webhook, {without:?} without"
+    );
+    assert!(back < Duration::from_secs(10), "failback took {back:?}");
+}
+
 macro_rules! against_both_servers {
     ($($scenario:ident),* $(,)?) => {
         mod bind {
@@ -320,6 +442,8 @@ against_both_servers!(
     each_family_follows_its_own_addresses,
     the_secret_never_reaches_the_log_even_at_trace_level,
     plan_prints_the_update_and_sends_nothing,
+    events_reach_a_webhook_and_a_command_in_order,
+    a_hanging_webhook_does_not_delay_failover,
 );
 
 #[test]

@@ -24,8 +24,10 @@ use super::record_state::{RecordState, UpdateReport};
 use super::result_label;
 use super::status::SnapshotPublisher;
 use crate::dns::{ApplyOutcome, DnsError, RrsetChange, ZoneUpdate, MAX_CHANGE_BYTES};
-use crate::engine::{CheckResult, Engine, FamilyDecision};
-use crate::snapshot::Snapshot;
+use crate::engine::{CheckResult, Engine, FamilyDecision, PublishReason};
+use crate::event::{Event, EventKind};
+use crate::notify::EventSink;
+use crate::snapshot::{Snapshot, Timestamp};
 use crate::vocabulary::{Family, Published};
 
 /// How often every record is read again, to notice edits made behind the
@@ -43,6 +45,9 @@ struct PlannedChange {
     change: RrsetChange,
     server: String,
     reason: String,
+    /// The event its success is (failover, failback), and the server
+    /// published before.
+    event: Option<(EventKind, Option<String>)>,
 }
 
 /// What a task in flight is doing: kept here, not in the task, so that a
@@ -80,6 +85,11 @@ pub struct Coordinator<N: Nameserver> {
     retries: BinaryHeap<Reverse<(Instant, Name)>>,
     next_refresh: Instant,
     status: SnapshotPublisher,
+    events: EventSink,
+    /// This agent's name in events.
+    agent: String,
+    /// A read or update failed and none has succeeded since.
+    nameserver_failing: bool,
 }
 
 impl<N: Nameserver> Coordinator<N> {
@@ -105,6 +115,9 @@ impl<N: Nameserver> Coordinator<N> {
             retries: BinaryHeap::new(),
             next_refresh: now + REFRESH_INTERVAL,
             status,
+            events: EventSink::none(),
+            agent: String::new(),
+            nameserver_failing: false,
         };
         let names: Vec<Name> = coordinator
             .engine
@@ -115,6 +128,13 @@ impl<N: Nameserver> Coordinator<N> {
             coordinator.queue_read(&name);
         }
         coordinator
+    }
+
+    /// Emits events into `events`, naming this agent `agent`.
+    pub fn with_events(mut self, events: EventSink, agent: String) -> Self {
+        self.events = events;
+        self.agent = agent;
+        self
     }
 
     /// A receiver of the snapshots this coordinator publishes.
@@ -304,10 +324,12 @@ impl<N: Nameserver> Coordinator<N> {
                 state.published = Some(published);
                 state.succeeded();
                 self.dirty.insert(record);
+                self.nameserver_works();
             }
             Err(error) => {
                 tracing::warn!(record = %record, "cannot read what the nameserver publishes for {record}: {error}");
                 state.failed(format!("cannot read the record: {error}"), now);
+                self.nameserver_failing = true;
                 self.schedule_retry(&record, now);
             }
         }
@@ -337,12 +359,15 @@ impl<N: Nameserver> Coordinator<N> {
         }
         match result {
             Ok(outcome) => {
+                self.nameserver_works();
                 for item in &planned {
                     let line = log_applied(item, &outcome);
+                    self.emit_applied(item);
                     let Some(state) = self.records.get_mut(&item.record) else {
                         continue;
                     };
                     state.succeeded();
+                    state.update_failed_event_at = None;
                     state.last_update =
                         Some(report(true, result_label::of_outcome(&outcome), line));
                     if let Some(published) = &mut state.published {
@@ -389,6 +414,7 @@ impl<N: Nameserver> Coordinator<N> {
                     tracing::error!(zone = %zone, "update of {} in zone {zone} failed, will retry: {error}", names.join(", "));
                 }
                 let label = result_label::of_error(&error);
+                self.nameserver_failing = true;
                 for record in records {
                     if let Some(state) = self.records.get_mut(&record) {
                         // Whether it was applied is unknown: read before deciding again.
@@ -396,6 +422,7 @@ impl<N: Nameserver> Coordinator<N> {
                         state.last_update = Some(report(false, label, error.to_string()));
                         state.failed(format!("update failed: {error}"), now);
                     }
+                    self.emit_update_failed(&record, &zone, &error, now);
                     self.schedule_retry(&record, now);
                 }
             }
@@ -529,6 +556,18 @@ impl<N: Nameserver> Coordinator<N> {
                     },
                     server: publish.server.clone(),
                     reason: publish.reason.to_string(),
+                    event: self.engine.record(record).and_then(|config| {
+                        let before = published.get(family).and_then(|rrset| {
+                            config
+                                .server_owning(&rrset.addresses)
+                                .map(|server| server.name.clone())
+                        });
+                        match &publish.reason {
+                            PublishReason::Failover { .. } => Some((EventKind::Failover, before)),
+                            PublishReason::Failback { .. } => Some((EventKind::Failback, before)),
+                            _ => None,
+                        }
+                    }),
                 });
             }
         }
@@ -552,17 +591,134 @@ impl<N: Nameserver> Coordinator<N> {
         }
         match state.alarms.note(family, decision, now) {
             Some(ConditionChange::Entered(Condition::AllDown)) => {
-                tracing::error!(record = %name, %family, "{name} {family}: every server is down: leaving DNS as it is (when_all_down: keep)");
+                let reason = "every server is down: leaving DNS as it is (when_all_down: keep)";
+                tracing::error!(record = %name, %family, "{name} {family}: {reason}");
+                self.emit(
+                    EventKind::AllDown,
+                    Some((name, family)),
+                    format!("{name} {family}: every server is down"),
+                    reason.to_owned(),
+                    |_| {},
+                );
             }
             Some(ConditionChange::Entered(Condition::Conflict(foreign))) => {
                 let foreign: Vec<String> = foreign.iter().map(ToString::to_string).collect();
-                tracing::error!(record = %name, %family, "{name}: the {family} RRset holds {} which no server of this record has: someone else edited it; not overwriting (set takeover: true to let dnsfailover replace it)", foreign.join(", "));
+                let reason = format!("the {family} RRset holds {} which no server of this record has: someone else edited it; not overwriting (set takeover: true to let dnsfailover replace it)", foreign.join(", "));
+                tracing::error!(record = %name, %family, "{name}: {reason}");
+                self.emit(
+                    EventKind::Conflict,
+                    Some((name, family)),
+                    format!("{name} {family}: someone else edited the RRset; left alone"),
+                    reason,
+                    |_| {},
+                );
             }
             Some(ConditionChange::Cleared(condition)) => {
                 tracing::info!(record = %name, %family, "{name} {family} no longer {}", describe(&condition));
+                if condition == Condition::AllDown {
+                    self.emit(
+                        EventKind::Recovered,
+                        Some((name, family)),
+                        format!("{name} {family}: a server is up again"),
+                        "no longer all down".to_owned(),
+                        |_| {},
+                    );
+                }
             }
             Some(ConditionChange::Entered(Condition::Normal)) | None => {}
         }
+    }
+
+    /// Emits an event of `kind` about `subject`; `fill` sets the other fields.
+    fn emit(
+        &self,
+        kind: EventKind,
+        subject: Option<(&Name, Family)>,
+        text: String,
+        reason: String,
+        fill: impl FnOnce(&mut Event),
+    ) {
+        let mut event = Event::new(kind, text, reason, Timestamp::now(), &self.agent);
+        if let Some((name, family)) = subject {
+            event.record = Some(name.to_string());
+            event.family = Some(family);
+        }
+        fill(&mut event);
+        self.events.emit(event);
+    }
+
+    /// A failover or failback is in DNS.
+    fn emit_applied(&self, item: &PlannedChange) {
+        let Some((kind, before)) = &item.event else {
+            return;
+        };
+        let change = &item.change;
+        let verb = match kind {
+            EventKind::Failover => "failed over",
+            _ => "failed back",
+        };
+        let from = before.clone().unwrap_or_else(|| "?".to_owned());
+        let text = format!(
+            "{} {} {verb} from {from} to {}: {}",
+            change.name, change.family, item.server, item.reason
+        );
+        let kind = *kind;
+        self.emit(
+            kind,
+            Some((&change.name, change.family)),
+            text,
+            item.reason.clone(),
+            |event| {
+                event.from = before.clone();
+                event.to = Some(item.server.clone());
+                event.server = match kind {
+                    EventKind::Failover => before.clone(),
+                    _ => Some(item.server.clone()),
+                };
+            },
+        );
+    }
+
+    /// An update of `record` failed: the first failure, then at most once
+    /// per backoff cap while it keeps failing.
+    fn emit_update_failed(&mut self, record: &Name, zone: &Name, error: &DnsError, now: Instant) {
+        let Some(state) = self.records.get_mut(record) else {
+            return;
+        };
+        let due = state
+            .update_failed_event_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= super::backoff::MAX_DELAY);
+        if !due {
+            return;
+        }
+        state.update_failed_event_at = Some(now);
+        let failures = state.failures;
+        let text =
+            format!("the update of {record} in zone {zone} failed ({failures} in a row): {error}");
+        self.emit(
+            EventKind::UpdateFailed,
+            None,
+            text,
+            error.to_string(),
+            |event| {
+                event.record = Some(record.to_string());
+            },
+        );
+    }
+
+    /// A read or update succeeded: if some had failed, the nameserver is back.
+    fn nameserver_works(&mut self) {
+        if !std::mem::take(&mut self.nameserver_failing) {
+            return;
+        }
+        tracing::info!("the nameserver answers again");
+        self.emit(
+            EventKind::NameserverRecovered,
+            None,
+            "the nameserver answers again".to_owned(),
+            "a read or update succeeded after failures".to_owned(),
+            |_| {},
+        );
     }
 
     fn start_update(&mut self, zone: Name, planned: Vec<PlannedChange>, now: Instant) {

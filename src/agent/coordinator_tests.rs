@@ -19,6 +19,7 @@ use crate::config::{
     AllDownPolicy, CheckSpec, Config, Nameserver as NameserverConfig, Record, Server, Timing,
 };
 use crate::engine::TargetId;
+use crate::notify::EventSink;
 use crate::snapshot::{AlarmKind, DesiredState, RecordStatus};
 use crate::vocabulary::{AddressRrset, KeySource, Transport};
 
@@ -75,6 +76,7 @@ fn config(records: Vec<Record>) -> Config {
             timeout: Duration::from_secs(2),
         },
         records,
+        notify: crate::config::Notify::default(),
     }
 }
 
@@ -112,12 +114,17 @@ struct Harness {
 
 impl Harness {
     fn start(config: &Config, server: &Scripted) -> Harness {
+        Harness::start_with_events(config, server, EventSink::none())
+    }
+
+    fn start_with_events(config: &Config, server: &Scripted, events: EventSink) -> Harness {
         let engine = Engine::new(config, clock::now());
         let targets = engine
             .targets()
             .map(|t| ((t.record.name.clone(), t.address), t.id))
             .collect();
-        let coordinator = Coordinator::new(engine, server.clone(), "scripted".into(), clock::now());
+        let coordinator = Coordinator::new(engine, server.clone(), "scripted".into(), clock::now())
+            .with_events(events, "test-agent".into());
         let snapshots = coordinator.snapshots();
         let (events, receiver) = mpsc::channel(super::super::EVENT_QUEUE);
         let (shutdown, shutdown_receiver) = watch::channel(false);
@@ -525,4 +532,60 @@ async fn a_task_that_panics_is_logged_once_and_its_record_recovers() {
     assert_eq!(panic_lines.len(), 1, "{text}");
     assert!(panic_lines[0].contains("ERROR"), "{}", panic_lines[0]);
     assert!(panic_lines[0].contains(&victim), "{}", panic_lines[0]);
+}
+
+/// A sink whose one queue the test reads.
+fn event_queue() -> (
+    EventSink,
+    Arc<crate::notify::DropQueue<Arc<crate::event::Event>>>,
+) {
+    let queue = Arc::new(crate::notify::DropQueue::new(1000));
+    let sink = EventSink::with_queues(vec![("test".into(), queue.clone())]);
+    (sink, queue)
+}
+
+/// The kinds of the events queued so far, taken out of the queue.
+async fn kinds(queue: &crate::notify::DropQueue<Arc<crate::event::Event>>) -> Vec<&'static str> {
+    let mut kinds = Vec::new();
+    while !queue.is_empty() {
+        let event = queue.pop().await.expect("an event");
+        kinds.push(event.event.as_str());
+    }
+    kinds
+}
+
+#[tokio::test(start_paused = true)]
+async fn events_follow_failover_failures_and_recovery() {
+    let server = Scripted::new(ZONE);
+    server.state().data.insert(name(WWW), published(WEB1));
+    let (sink, queue) = event_queue();
+    let mut harness = Harness::start_with_events(&config(vec![record(WWW)]), &server, sink);
+    harness.all(&[WWW], true, true).await;
+    harness.wait_all_on(&[WWW], WEB1).await;
+    assert!(kinds(&queue).await.is_empty(), "nothing happened yet");
+
+    // Every update fails for two minutes: one update_failed, then one per 30 s.
+    server.state().update_faults = std::iter::repeat_n(Fault::Timeout, 12).collect();
+    harness.all(&[WWW], false, true).await;
+    harness.wait_all_on(&[WWW], WEB2).await;
+    let seen = kinds(&queue).await;
+    let failed = seen.iter().filter(|k| **k == "update_failed").count();
+    assert!((1..12).contains(&failed), "rate-limited: {seen:?}");
+    assert_eq!(
+        &seen[seen.len() - 2..],
+        ["nameserver_recovered", "failover"],
+        "{seen:?}"
+    );
+
+    harness.all(&[WWW], true, true).await;
+    harness.wait_all_on(&[WWW], WEB1).await;
+    assert_eq!(kinds(&queue).await, ["failback"]);
+    harness.all(&[WWW], false, false).await;
+    harness
+        .wait_for("all down", |s| {
+            s.record(WWW).is_some_and(|r| !r.alarms.is_empty())
+        })
+        .await;
+    assert_eq!(kinds(&queue).await, ["all_down"]);
+    harness.stop().await;
 }

@@ -26,6 +26,7 @@ pub use status::MIN_PUBLISH_INTERVAL;
 use crate::check::{CheckSetupError, Checker, TlsContexts};
 use crate::config::Config;
 use crate::engine::{Engine, TargetId};
+use crate::notify::EventSink;
 
 /// Probe events that may wait for the coordinator before probers block.
 const EVENT_QUEUE: usize = 4096;
@@ -81,11 +82,12 @@ impl Agent {
 
     /// Runs the agent until `shutdown` turns true. Checks stop at once; DNS
     /// requests in flight are finished before this returns. `label` names
-    /// the nameserver in logs and snapshots.
+    /// the nameserver in logs and snapshots; events go to `sink`.
     pub async fn run<N: Nameserver>(
         self,
         nameserver: N,
         label: String,
+        sink: EventSink,
         shutdown: watch::Receiver<bool>,
     ) {
         let (events, receiver) = mpsc::channel(EVENT_QUEUE);
@@ -111,8 +113,17 @@ impl Agent {
             "started: checking {addresses} addresses of {records} records, updating {label}"
         );
         Coordinator::new(self.engine, nameserver, label, clock::now())
+            .with_events(sink, host_name())
             .run(receiver, shutdown)
             .await;
         probers.shutdown().await;
     }
+}
+
+/// This host's name, which names the agent in events.
+fn host_name() -> String {
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
 }

@@ -35,6 +35,9 @@ pub struct RecordState {
     pub last_update: Option<UpdateReport>,
     /// The last failure, kept until a read or update succeeds.
     pub last_error: Option<ErrorReport>,
+    /// When an `update_failed` event was last emitted for this record,
+    /// while its updates keep failing.
+    pub update_failed_event_at: Option<Instant>,
 }
 
 impl RecordState {

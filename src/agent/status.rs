@@ -225,7 +225,9 @@ fn family_status(record: &Record, state: &RecordState, family: Family) -> Family
             state: PublishedState::Present,
             addresses: rrset.addresses.clone(),
             ttl: Some(rrset.ttl),
-            server: owner(record, rrset),
+            server: record
+                .server_owning(&rrset.addresses)
+                .map(|server| server.name.clone()),
         },
     };
     let decision = state
@@ -239,15 +241,6 @@ fn family_status(record: &Record, state: &RecordState, family: Family) -> Family
         desired,
         in_sync,
     }
-}
-
-/// The server all of whose addresses `rrset` holds, when there is one.
-fn owner(record: &Record, rrset: &AddressRrset) -> Option<String> {
-    record
-        .servers
-        .iter()
-        .find(|server| rrset.addresses.iter().all(|a| server.addresses.contains(a)))
-        .map(|server| server.name.clone())
 }
 
 /// What should be published, and whether it is.

@@ -28,4 +28,5 @@ mod watch;
 pub use checker::{Checker, Target};
 pub use error::CheckSetupError;
 pub use outcome::Outcome;
+pub(crate) use tls::server_name as tls_server_name;
 pub use tls::TlsContexts;

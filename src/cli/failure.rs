@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::agent::StartError;
 use crate::config::ConfigError;
+use crate::notify::NotifySetupError;
 
 /// A command failed and says why. Printed once, by [`super::main`].
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +21,9 @@ pub enum Failure {
     /// A check cannot be prepared (e.g. an unreadable `tls_ca_file`).
     #[error("cannot prepare the checks: {0}")]
     Checks(#[from] StartError),
+    /// A notification destination cannot be prepared (e.g. its `tls_ca_file`).
+    #[error("cannot prepare the notifications: {0}")]
+    Notify(#[from] NotifySetupError),
     /// Something failed at run time (signals, the runtime, the nameserver for `plan`).
     #[error("{0}")]
     Runtime(String),
@@ -27,7 +31,7 @@ pub enum Failure {
 
 impl Failure {
     /// The process exit code: 1 run time, 2 command line or configuration,
-    /// 3 TSIG key, 4 checks.
+    /// 3 TSIG key, 4 checks or notifications.
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.code())
     }
@@ -38,7 +42,7 @@ impl Failure {
             Failure::Runtime(_) => 1,
             Failure::Usage(_) | Failure::Config(_) => 2,
             Failure::Key(_) => 3,
-            Failure::Checks(_) => 4,
+            Failure::Checks(_) | Failure::Notify(_) => 4,
         }
     }
 

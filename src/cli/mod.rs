@@ -20,6 +20,7 @@ use crate::check::TlsContexts;
 use crate::config::{self, Config, ConfigError, DEFAULT_CONFIG_PATH};
 use crate::dns::{Client, TsigKey};
 use crate::logging::{self, LogFormat};
+use crate::notify::Notifier;
 use crate::open_files;
 
 /// What `--help` adds after the options.
@@ -87,7 +88,9 @@ fn execute(cli: Cli) -> Result<(), Failure> {
     let (config, key) = load(&cli.config)?;
     match cli.command {
         Command::CheckConfig => {
-            let agent = Agent::prepare(&config, &TlsContexts::new())?;
+            let tls = TlsContexts::new();
+            let agent = Agent::prepare(&config, &tls)?;
+            Notifier::prepare(&config.notify, &tls)?;
             println!(
                 "{}: ok ({} records, {} addresses, key {})",
                 cli.config.display(),
@@ -98,8 +101,10 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Run => {
-            let agent = Agent::prepare(&config, &TlsContexts::new())?;
-            run_async(|| run(config, key, agent))
+            let tls = TlsContexts::new();
+            let agent = Agent::prepare(&config, &tls)?;
+            let notifier = Notifier::prepare(&config.notify, &tls)?;
+            run_async(|| run(config, key, agent, notifier))
         }
         Command::Plan => {
             // Fail on the checks before touching the nameserver, as `run` does.
@@ -194,13 +199,23 @@ fn raise_open_file_limit(config: &Config) {
     }
 }
 
-async fn run(config: Config, key: TsigKey, agent: Agent) -> Result<(), Failure> {
+/// How long queued notifications may take to go out at shutdown.
+const NOTIFY_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn run(
+    config: Config,
+    key: TsigKey,
+    agent: Agent,
+    notifier: Notifier,
+) -> Result<(), Failure> {
     raise_open_file_limit(&config);
     let client = client(&config, key);
     let shutdown = crate::shutdown::on_signals()
         .map_err(|error| Failure::Runtime(format!("cannot watch signals: {error}")))?;
     let label = client.server().to_string();
-    agent.run(client, label, shutdown).await;
+    let (events, delivery) = notifier.start();
+    agent.run(client, label, events, shutdown).await;
+    delivery.finish(NOTIFY_GRACE).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use super::nameserver::read_nameserver;
 use super::node::{Node, Position, Value};
+use super::notify::read_notify;
 use super::record::read_record;
 use super::report::{item_path, Report};
 use super::scalar;
@@ -13,7 +14,7 @@ use super::Config;
 use crate::vocabulary::KeySource;
 
 /// Top-level keys of the file.
-pub(super) const TOP_KEYS: &[&str] = &["nameserver", "defaults", "records"];
+pub(super) const TOP_KEYS: &[&str] = &["nameserver", "defaults", "records", "notify"];
 
 /// Validates the document, reporting every problem; `None` when there is any.
 pub(super) fn read_config(
@@ -43,9 +44,17 @@ pub(super) fn read_config(
         },
     };
     let records = read_records(&table, &defaults, report);
+    let notify = match table.get("notify") {
+        None => Some(super::Notify {
+            queue: super::DEFAULT_QUEUE,
+            ..super::Notify::default()
+        }),
+        Some(node) => read_notify(node, "notify", report),
+    };
     Some(Config {
         nameserver: nameserver?,
         records: records?,
+        notify: notify?,
     })
 }
 

@@ -18,6 +18,8 @@ mod document;
 mod model;
 mod nameserver;
 mod node;
+mod notify;
+mod notify_model;
 mod problem;
 mod record;
 mod report;
@@ -34,6 +36,11 @@ use crate::vocabulary::KeySource;
 pub use check::{DEFAULT_EXPECT_STATUS, DEFAULT_HTTPS_PORT, DEFAULT_HTTP_PATH, DEFAULT_HTTP_PORT};
 pub use model::*;
 pub use nameserver::{DEFAULT_DNS_PORT, DEFAULT_NAMESERVER_TIMEOUT};
+pub use notify::{
+    DEFAULT_COMMAND_TIMEOUT, DEFAULT_QUEUE, DEFAULT_WEBHOOK_RETRIES, DEFAULT_WEBHOOK_TIMEOUT,
+    MAX_QUEUE, MAX_WEBHOOK_RETRIES,
+};
+pub use notify_model::{HookCommand, Notify, Webhook, WebhookUrl};
 pub use problem::{ConfigError, Problem};
 pub use scalar::MAX_DURATION;
 pub use settings::{

@@ -19,6 +19,8 @@ pub struct Config {
     pub nameserver: Nameserver,
     /// The failover records, in file order.
     pub records: Vec<Record>,
+    /// Where events are delivered besides the log (nowhere when absent).
+    pub notify: super::Notify,
 }
 
 impl Config {
@@ -64,6 +66,19 @@ pub struct Record {
     pub when_all_down: AllDownPolicy,
     /// Overwrite RRsets that hold addresses not in this configuration.
     pub takeover: bool,
+}
+
+impl Record {
+    /// The first server that has every one of `addresses` (`None` for none
+    /// or for an empty list).
+    pub fn server_owning(&self, addresses: &[IpAddr]) -> Option<&Server> {
+        if addresses.is_empty() {
+            return None;
+        }
+        self.servers
+            .iter()
+            .find(|server| addresses.iter().all(|a| server.addresses.contains(a)))
+    }
 }
 
 /// One server that can take a record's traffic.

@@ -88,6 +88,10 @@ fn the_issue_example_becomes_exactly_this_config() {
             when_all_down: AllDownPolicy::Keep,
             takeover: false,
         }],
+        notify: Notify {
+            queue: DEFAULT_QUEUE,
+            ..Notify::default()
+        },
     };
     assert_eq!(parse_ok(ISSUE_EXAMPLE), expected);
 }
@@ -264,6 +268,7 @@ const EVERY_TABLE: &str = "\
 nameserver: { address: 127.0.0.1, key: { name: k, algorithm: hmac-sha256, secret_file: /s{nameserver.key} }{nameserver} }
 defaults: { check: { type: https{defaults.check} }{defaults} }
 records: [ { name: www.example.test, check: { type: https{records[0].check} }, servers: [ { name: w, addresses: [192.0.2.1]{records[0].servers[0]} } ]{records[0]} } ]
+notify: { webhooks: [ { url: \"http://127.0.0.1:9/h\"{notify.webhooks[0]} } ], command: { run: [/bin/true]{notify.command} }{notify} }
 {}
 ";
 
@@ -277,6 +282,9 @@ const TABLE_PATHS: &[&str] = &[
     "records[0]",
     "records[0].check",
     "records[0].servers[0]",
+    "notify",
+    "notify.webhooks[0]",
+    "notify.command",
 ];
 
 /// [`EVERY_TABLE`] with `bogus: 1` added to the table at `target` (none when `None`).

@@ -25,6 +25,7 @@ mod port;
 mod process;
 mod server;
 mod target;
+mod webhook;
 mod zone;
 
 pub use agent::{binary, wait_until, AgentProcess};
@@ -33,4 +34,5 @@ pub use oracle::{query_at, OracleError};
 pub use port::free_port;
 pub use server::{NameServer, ServerKind};
 pub use target::{common_port, WebTarget};
+pub use webhook::{WebhookMode, WebhookReceiver};
 pub use zone::{Grant, ZoneSpec};
