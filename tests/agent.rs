@@ -40,6 +40,11 @@ impl Lab {
                 key: key.name.clone(),
                 name: "www".into(),
                 types: vec!["A".into(), "AAAA".into()],
+            })
+            .grant(Grant::Name {
+                key: key.name.clone(),
+                name: "api".into(),
+                types: vec!["A".into(), "AAAA".into()],
             });
         let server = NameServer::start(kind, vec![zone], vec![key.clone()]);
         // ::1 too: a test may serve web1's IPv6 side on the same port.
@@ -303,6 +308,108 @@ async fn plan_prints_the_update_and_sends_nothing(kind: ServerKind) {
     assert_eq!(lab.www(), [WEB1]);
 }
 
+/// The `api` record, after the `www` record of [`Lab::config`].
+fn api_record(servers: &str, extra: &str) -> String {
+    format!("  - name: api.example.test.\n    check: {{ type: http, port: PORT, path: /health, expect_body: ok }}\n    servers: {servers}\n{extra}")
+}
+
+async fn a_reload_with_a_broken_file_keeps_the_running_configuration(kind: ServerKind) {
+    let mut lab = Lab::start(kind, WEB1).await;
+    let config = lab.http_config();
+    let mut agent = lab.agent(&config);
+    agent.wait_for_log(SETTLE, 1, MOVE_DEADLINE);
+    let serial = lab.serial();
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, good.replace("timeout: 1s", "timeout: soon")).unwrap();
+    agent.hang_up();
+    agent.wait_for_log("reload refused", 1, MOVE_DEADLINE);
+    let log = agent.log();
+    let refused = log.lines().find(|l| l.contains("reload refused")).unwrap();
+    assert!(
+        refused.contains("nameserver.timeout"),
+        "the problem is located: {refused}"
+    );
+    assert_eq!(lab.serial(), serial, "nothing sent");
+    // The running configuration still works.
+    lab.web1.kill();
+    lab.wait_for_www(&agent, WEB2);
+    assert_eq!(lab.serial(), serial + 1);
+}
+
+async fn a_reload_adds_removes_and_changes_exactly_what_it_says(kind: ServerKind) {
+    let mut lab = Lab::start(kind, WEB1).await;
+    let mut agent = lab.agent(&lab.http_config());
+    agent.wait_for_log(SETTLE, 1, MOVE_DEADLINE);
+    let serial = lab.serial();
+    let api = || lab.server.query("api.example.test.", "A");
+
+    // Add api, web2 first: one update, www untouched and not warmed up again.
+    let servers =
+        format!("[{{ name: web2, addresses: [{WEB2}] }}, {{ name: web1, addresses: [{WEB1}] }}]");
+    let port = lab.web1.address().port().to_string();
+    lab.config(
+        "{ type: http, port: PORT, path: /health, expect_body: ok }",
+        &api_record(&servers, "").replace("PORT", &port),
+    );
+    agent.hang_up();
+    agent.wait_for_log("configuration reloaded", 1, MOVE_DEADLINE);
+    wait_until(
+        MOVE_DEADLINE,
+        || api() == [WEB2],
+        || format!("api is {:?}; log:\n{}", api(), agent.log()),
+    );
+    assert_eq!(lab.serial(), serial + 1, "one update, for api");
+    let www_warmups = agent
+        .log()
+        .matches("www.example.test. server web1 address 127.0.0.2: unknown -> up")
+        .count();
+    assert_eq!(www_warmups, 1, "www kept its health");
+
+    // Remove www; move api's web2 to another address (taking over the old one).
+    let path = lab.dir.path().join("dnsfailover.yaml");
+    let text = format!(
+        "nameserver:\n  address: {}\n  key_file: {}\n  timeout: 1s\ndefaults:\n  ttl: 15\n  interval: 200ms\n  timeout: 150ms\n  fall: 2\n  rise: 2\nrecords:\n{}",
+        lab.server.addr(),
+        lab.dir.path().join("agent.key").display(),
+        api_record(&format!("[{{ name: web2, addresses: [{WEB1}] }}]"), "    takeover: true\n")
+            .replace("PORT", &lab.web1.address().port().to_string()),
+    );
+    std::fs::write(&path, text).unwrap();
+    agent.hang_up();
+    agent.wait_for_log("configuration reloaded", 2, MOVE_DEADLINE);
+    wait_until(
+        MOVE_DEADLINE,
+        || api() == [WEB1],
+        || format!("api is {:?}; log:\n{}", api(), agent.log()),
+    );
+    assert_eq!(
+        lab.serial(),
+        serial + 2,
+        "one update, for api's new address"
+    );
+
+    // www is no longer managed: its server dying changes nothing.
+    lab.web1.kill();
+    agent.wait_for_log("every server is down", 1, MOVE_DEADLINE);
+    assert_eq!(lab.www(), [WEB1]);
+    assert_eq!(lab.serial(), serial + 2);
+}
+
+async fn a_reload_rereads_the_key(kind: ServerKind) {
+    let mut lab = Lab::start(kind, WEB1).await;
+    let key_path = lab.dir.path().join("agent.key");
+    TestKey::generate(&lab.key.name).write_bind_key_file(&key_path);
+    let serial = lab.serial();
+    lab.web1.kill();
+    let mut agent = lab.agent(&lab.http_config());
+    agent.wait_for_log("BADSIG", 2, MOVE_DEADLINE);
+    assert_eq!(lab.www(), [WEB1], "the wrong secret changes nothing");
+    lab.key.write_bind_key_file(&key_path);
+    agent.hang_up();
+    lab.wait_for_www(&agent, WEB2);
+    assert_eq!(lab.serial(), serial + 1);
+}
+
 /// A command hook that appends one line per event (from its environment)
 /// and the JSON it reads on its standard input.
 fn hook_script(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
@@ -443,6 +550,9 @@ against_both_servers!(
     the_secret_never_reaches_the_log_even_at_trace_level,
     plan_prints_the_update_and_sends_nothing,
     events_reach_a_webhook_and_a_command_in_order,
+    a_reload_with_a_broken_file_keeps_the_running_configuration,
+    a_reload_adds_removes_and_changes_exactly_what_it_says,
+    a_reload_rereads_the_key,
     a_hanging_webhook_does_not_delay_failover,
 );
 

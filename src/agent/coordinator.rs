@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hickory_proto::rr::Name;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::{self, JoinError, JoinSet};
 
 use super::alarms::{Condition, ConditionChange};
@@ -23,8 +23,9 @@ use super::prober::ProbeEvent;
 use super::record_state::{RecordState, UpdateReport};
 use super::result_label;
 use super::status::SnapshotPublisher;
+use crate::config::Config;
 use crate::dns::{ApplyOutcome, DnsError, RrsetChange, ZoneUpdate, MAX_CHANGE_BYTES};
-use crate::engine::{CheckResult, Engine, FamilyDecision, PublishReason};
+use crate::engine::{AddressKey, CheckResult, Engine, FamilyDecision, PublishReason, TargetId};
 use crate::event::{Event, EventKind};
 use crate::notify::EventSink;
 use crate::snapshot::{Snapshot, Timestamp};
@@ -61,6 +62,34 @@ enum InFlight {
         planned: Vec<PlannedChange>,
         started: Instant,
     },
+}
+
+/// What the agent asks of the coordinator besides check results.
+pub enum Control<N> {
+    /// Apply a new, validated configuration and talk to `nameserver` from
+    /// now on; the reply lists the addresses to start and stop checking.
+    Reconfigure {
+        /// The new configuration.
+        config: Box<Config>,
+        /// The client built from it (its key re-read).
+        nameserver: N,
+        /// Where the outcome goes.
+        reply: oneshot::Sender<Applied>,
+    },
+    /// A reload was refused; `problem` says why (for status).
+    ReloadFailed {
+        /// Every problem, one per line.
+        problem: String,
+    },
+}
+
+/// The probers a new configuration needs started and stopped.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// New addresses: their id, identity and first due time.
+    pub start: Vec<(TargetId, AddressKey, Instant)>,
+    /// Addresses no longer checked.
+    pub stop: Vec<TargetId>,
 }
 
 /// What a finished task returns.
@@ -144,15 +173,23 @@ impl<N: Nameserver> Coordinator<N> {
 
     /// Runs until `shutdown` turns true, then lets reads and updates in
     /// flight finish (each is bounded by the nameserver timeout).
-    pub async fn run(
+    pub async fn run(self, events: mpsc::Receiver<ProbeEvent>, shutdown: watch::Receiver<bool>) {
+        let (_keep, control) = mpsc::channel(1);
+        self.run_with_control(events, control, shutdown).await;
+    }
+
+    /// Like [`Coordinator::run`], also taking [`Control`] requests.
+    pub async fn run_with_control(
         mut self,
         mut events: mpsc::Receiver<ProbeEvent>,
+        mut control: mpsc::Receiver<Control<N>>,
         mut shutdown: watch::Receiver<bool>,
     ) {
         self.dispatch(now());
         loop {
             let wake = self.next_wake();
             tokio::select! {
+                Some(request) = control.recv() => self.on_control(request, now()),
                 Some(event) = events.recv() => {
                     self.on_probe(event);
                     // Take whatever else is ready so that one decision covers it all.
@@ -177,6 +214,82 @@ impl<N: Nameserver> Coordinator<N> {
             self.on_task(done, now());
         }
         self.publish_status(now(), true);
+    }
+
+    fn on_control(&mut self, request: Control<N>, now: Instant) {
+        match request {
+            Control::Reconfigure {
+                config,
+                nameserver,
+                reply,
+            } => {
+                let applied = self.reconfigure(&config, nameserver, now);
+                let _ = reply.send(applied);
+            }
+            Control::ReloadFailed { problem } => self.status.note_reload(false, problem),
+        }
+    }
+
+    /// Applies a new configuration: addresses still there keep their health,
+    /// new ones warm up, removed ones are forgotten; records that changed are
+    /// decided again (at most one UPDATE each), the others are left alone.
+    fn reconfigure(&mut self, config: &Config, nameserver: N, now: Instant) -> Applied {
+        let old_zones: HashMap<Name, Option<Name>> = self
+            .engine
+            .records()
+            .map(|record| (record.name.clone(), record.zone.clone()))
+            .collect();
+        let changes = self.engine.reconfigure(config, now);
+        self.nameserver = nameserver;
+        for name in &changes.records_removed {
+            self.records.remove(name);
+            self.status.mark(name);
+        }
+        for name in &changes.records_added {
+            let zone = self.engine.record(name).and_then(|r| r.zone.clone());
+            self.records.insert(name.clone(), RecordState::new(zone));
+            self.status.mark(name);
+            self.queue_read(name);
+        }
+        for name in &changes.records_changed {
+            let zone = self.engine.record(name).and_then(|r| r.zone.clone());
+            let zone_changed = old_zones.get(name).is_some_and(|old| *old != zone);
+            if zone_changed && self.records.get(name).is_some_and(|s| !s.busy) {
+                // Another zone: what was read is of no use.
+                self.records.insert(name.clone(), RecordState::new(zone));
+                self.queue_read(name);
+            } else {
+                self.dirty.insert(name.clone());
+            }
+            self.status.mark(name);
+        }
+        tracing::info!(
+            records = self.engine.records().len(),
+            addresses = self.engine.target_count(),
+            "configuration reloaded: {} records ({} added, {} removed, {} changed), {} addresses ({} new, {} no longer checked)",
+            self.engine.records().len(),
+            changes.records_added.len(),
+            changes.records_removed.len(),
+            changes.records_changed.len(),
+            self.engine.target_count(),
+            changes.added.len(),
+            changes.removed.len(),
+        );
+        self.status.note_reload(true, String::new());
+        Applied {
+            start: changes
+                .added
+                .iter()
+                .filter_map(|id| {
+                    Some((
+                        *id,
+                        self.engine.key(*id)?.clone(),
+                        self.engine.next_due(*id)?,
+                    ))
+                })
+                .collect(),
+            stop: changes.removed,
+        }
     }
 
     fn next_wake(&self) -> Instant {

@@ -110,6 +110,7 @@ struct Harness {
     shutdown: watch::Sender<bool>,
     targets: HashMap<(Name, IpAddr), TargetId>,
     task: JoinHandle<()>,
+    control: mpsc::Sender<Control<Scripted>>,
 }
 
 impl Harness {
@@ -128,13 +129,19 @@ impl Harness {
         let snapshots = coordinator.snapshots();
         let (events, receiver) = mpsc::channel(super::super::EVENT_QUEUE);
         let (shutdown, shutdown_receiver) = watch::channel(false);
-        let task = tokio::spawn(coordinator.run(receiver, shutdown_receiver));
+        let (control, control_receiver) = mpsc::channel(1);
+        let task = tokio::spawn(coordinator.run_with_control(
+            receiver,
+            control_receiver,
+            shutdown_receiver,
+        ));
         Harness {
             events,
             snapshots,
             shutdown,
             targets,
             task,
+            control,
         }
     }
 
@@ -202,6 +209,24 @@ impl Harness {
             owners.iter().all(|owner| publishes(s, owner, address))
         })
         .await
+    }
+
+    /// Applies `config` as a reload would; learns the new addresses' ids.
+    async fn reconfigure(&mut self, config: &Config, server: &Scripted) -> Applied {
+        let (reply, applied) = oneshot::channel();
+        self.control
+            .send(Control::Reconfigure {
+                config: Box::new(config.clone()),
+                nameserver: server.clone(),
+                reply,
+            })
+            .await
+            .expect("the coordinator runs");
+        let applied = applied.await.expect("a reply");
+        for (id, key, _) in &applied.start {
+            self.targets.insert((key.record.clone(), key.address), *id);
+        }
+        applied
     }
 
     async fn stop(self) {
@@ -587,5 +612,73 @@ async fn events_follow_failover_failures_and_recovery() {
         })
         .await;
     assert_eq!(kinds(&queue).await, ["all_down"]);
+    harness.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reload_updates_only_what_changed_and_keeps_health() {
+    let server = Scripted::new(ZONE);
+    {
+        let mut state = server.state();
+        state.data.insert(name(WWW), published(WEB1));
+        state
+            .data
+            .insert(name("old.example.test."), published(WEB1));
+    }
+    let before = config(vec![record(WWW), record("old.example.test.")]);
+    let mut harness = Harness::start(&before, &server);
+    harness.all(&[WWW, "old.example.test."], true, true).await;
+    harness.wait_all_on(&[WWW, "old.example.test."], WEB1).await;
+
+    // www unchanged, old removed, api added with web2 first.
+    let mut api = record("api.example.test.");
+    api.servers.reverse();
+    let after = config(vec![record(WWW), api]);
+    let applied = harness.reconfigure(&after, &server).await;
+    assert_eq!(applied.start.len(), 2, "api's two addresses");
+    assert_eq!(applied.stop.len(), 2, "old's two addresses");
+    assert!(applied
+        .start
+        .iter()
+        .all(|(_, key, _)| key.record == name("api.example.test.")));
+    let snapshot = harness
+        .wait_for("old is gone, the reload is noted", |s| {
+            s.record("old.example.test.").is_none()
+                && s.last_reload.as_ref().is_some_and(|r| r.succeeded)
+        })
+        .await;
+    assert!(
+        publishes(&snapshot, WWW, WEB1),
+        "www keeps its health: no warm-up"
+    );
+    harness
+        .checks(&[
+            ("api.example.test.", WEB1, true),
+            ("api.example.test.", WEB2, true),
+        ])
+        .await;
+    harness.wait_all_on(&["api.example.test."], WEB2).await;
+    {
+        let state = server.state();
+        assert_eq!(state.updates.len(), 1, "one update, for api only");
+        assert_eq!(
+            state.updates[0].update.changes[0].name,
+            name("api.example.test.")
+        );
+    }
+    // A refused reload is noted and changes nothing.
+    harness
+        .control
+        .send(Control::ReloadFailed {
+            problem: "f.yaml:3:5: nameserver.address: bad".into(),
+        })
+        .await
+        .unwrap();
+    let snapshot = harness
+        .wait_for("the refusal is noted", |s| {
+            s.last_reload.as_ref().is_some_and(|r| !r.succeeded)
+        })
+        .await;
+    assert!(snapshot.record(WWW).is_some() && snapshot.record("api.example.test.").is_some());
     harness.stop().await;
 }

@@ -8,24 +8,27 @@ mod clock;
 mod coordinator;
 mod nameserver;
 mod prober;
+
+use prober::ProbeEvent;
 mod record_state;
 mod result_label;
 #[cfg(test)]
 mod scripted;
 mod status;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::{AbortHandle, JoinSet};
 
-pub use coordinator::{Coordinator, MAX_CONCURRENT_READS, REFRESH_INTERVAL};
+pub use coordinator::{Applied, Control, Coordinator, MAX_CONCURRENT_READS, REFRESH_INTERVAL};
 pub use nameserver::Nameserver;
 pub use status::MIN_PUBLISH_INTERVAL;
 
 use crate::check::{CheckSetupError, Checker, TlsContexts};
 use crate::config::Config;
-use crate::engine::{Engine, TargetId};
+use crate::engine::{AddressKey, Engine, TargetId};
 use crate::notify::EventSink;
 
 /// Probe events that may wait for the coordinator before probers block.
@@ -47,32 +50,38 @@ pub struct StartError {
 pub struct Agent {
     engine: Engine,
     checkers: Vec<(TargetId, Checker)>,
+    tls: TlsContexts,
+}
+
+/// A configuration to apply while running (SIGHUP): validated, its key
+/// loaded into `nameserver`; or every problem that made it unusable.
+pub type Reload<N> = Result<NewConfig<N>, String>;
+
+/// A validated configuration and the client built from it.
+pub struct NewConfig<N> {
+    /// The configuration.
+    pub config: Config,
+    /// The nameserver client, with the key it names.
+    pub nameserver: N,
 }
 
 impl Agent {
     /// Builds the engine and the checks of every address of `config`.
     pub fn prepare(config: &Config, tls: &TlsContexts) -> Result<Agent, StartError> {
         let engine = Engine::new(config, clock::now());
-        let checks: Vec<_> = config
-            .records
-            .iter()
-            .map(|record| Arc::new(record.check.clone()))
+        let mut built = build_checkers(config, tls)?;
+        let checkers = engine
+            .targets()
+            .filter_map(|target| {
+                let key = engine.key(target.id)?;
+                Some((target.id, built.remove(key)?))
+            })
             .collect();
-        let mut checkers = Vec::with_capacity(engine.target_count());
-        for (record, check) in config.records.iter().zip(&checks) {
-            let layout = engine.layout(&record.name).unwrap_or_default();
-            for (server, ids) in record.servers.iter().zip(layout) {
-                for (address, id) in server.addresses.iter().zip(ids) {
-                    let target = crate::check::Target::of_record(record, *address, check.clone());
-                    let checker = Checker::new(target, tls).map_err(|source| StartError {
-                        record: record.name.to_string(),
-                        source,
-                    })?;
-                    checkers.push((*id, checker));
-                }
-            }
-        }
-        Ok(Agent { engine, checkers })
+        Ok(Agent {
+            engine,
+            checkers,
+            tls: tls.clone(),
+        })
     }
 
     /// How many addresses are checked.
@@ -82,29 +91,24 @@ impl Agent {
 
     /// Runs the agent until `shutdown` turns true. Checks stop at once; DNS
     /// requests in flight are finished before this returns. `label` names
-    /// the nameserver in logs and snapshots; events go to `sink`.
+    /// the nameserver in logs and snapshots; events go to `sink`; each item
+    /// of `reloads` is applied as it comes (or, when it is a problem, logged
+    /// while the running configuration stays).
     pub async fn run<N: Nameserver>(
         self,
         nameserver: N,
         label: String,
         sink: EventSink,
+        mut reloads: mpsc::Receiver<Reload<N>>,
         shutdown: watch::Receiver<bool>,
     ) {
         let (events, receiver) = mpsc::channel(EVENT_QUEUE);
-        let mut probers = JoinSet::new();
+        let mut probers = Probers::new(events, shutdown.clone());
         for (id, checker) in self.checkers {
-            let Some(due) = self.engine.next_due(id) else {
-                continue;
-            };
-            probers.spawn(prober::probe(
-                id,
-                checker,
-                events.clone(),
-                due,
-                shutdown.clone(),
-            ));
+            if let Some(due) = self.engine.next_due(id) {
+                probers.start(id, checker, due);
+            }
         }
-        drop(events);
         let (records, addresses) = (self.engine.records().len(), self.engine.target_count());
         tracing::info!(
             records,
@@ -112,11 +116,142 @@ impl Agent {
             nameserver = %label,
             "started: checking {addresses} addresses of {records} records, updating {label}"
         );
-        Coordinator::new(self.engine, nameserver, label, clock::now())
-            .with_events(sink, host_name())
-            .run(receiver, shutdown)
-            .await;
-        probers.shutdown().await;
+        let (control, control_receiver) = mpsc::channel(1);
+        // A task of its own: a reload waits for the coordinator's answer.
+        let mut coordinator = tokio::spawn(
+            Coordinator::new(self.engine, nameserver, label, clock::now())
+                .with_events(sink, host_name())
+                .run_with_control(receiver, control_receiver, shutdown),
+        );
+        loop {
+            tokio::select! {
+                ended = &mut coordinator => {
+                    if let Err(error) = ended {
+                        tracing::error!("the coordinator ended abnormally: {error}; this is a bug in dnsfailover, please report it");
+                    }
+                    break;
+                }
+                Some(reload) = reloads.recv() => {
+                    apply_reload(reload, &self.tls, &control, &mut probers).await;
+                }
+            }
+        }
+        probers.stop_all().await;
+    }
+}
+
+/// Applies one reload: builds its checks first (a problem there refuses the
+/// whole reload), then has the coordinator apply it and starts and stops
+/// probers as it says.
+async fn apply_reload<N: Nameserver>(
+    reload: Reload<N>,
+    tls: &TlsContexts,
+    control: &mpsc::Sender<Control<N>>,
+    probers: &mut Probers,
+) {
+    let new = match reload {
+        Ok(new) => new,
+        Err(problem) => return refuse_reload(control, problem).await,
+    };
+    let mut checkers = match build_checkers(&new.config, tls) {
+        Ok(checkers) => checkers,
+        Err(error) => return refuse_reload(control, error.to_string()).await,
+    };
+    let (reply, applied) = oneshot::channel();
+    let request = Control::Reconfigure {
+        config: Box::new(new.config),
+        nameserver: new.nameserver,
+        reply,
+    };
+    if control.send(request).await.is_err() {
+        return;
+    }
+    let Ok(applied) = applied.await else {
+        return;
+    };
+    for id in applied.stop {
+        probers.stop(id);
+    }
+    for (id, key, due) in applied.start {
+        if let Some(checker) = checkers.remove(&key) {
+            probers.start(id, checker, due);
+        }
+    }
+}
+
+async fn refuse_reload<N>(control: &mpsc::Sender<Control<N>>, problem: String) {
+    for line in problem.lines() {
+        tracing::error!("reload refused, the running configuration stays: {line}");
+    }
+    let _ = control.send(Control::ReloadFailed { problem }).await;
+}
+
+/// A checker for every address of `config`, by identity.
+fn build_checkers(
+    config: &Config,
+    tls: &TlsContexts,
+) -> Result<HashMap<AddressKey, Checker>, StartError> {
+    let mut checkers = HashMap::with_capacity(config.address_count());
+    for record in &config.records {
+        let check = Arc::new(record.check.clone());
+        for server in &record.servers {
+            for address in &server.addresses {
+                let target = crate::check::Target::of_record(record, *address, check.clone());
+                let checker = Checker::new(target, tls).map_err(|source| StartError {
+                    record: record.name.to_string(),
+                    source,
+                })?;
+                let key = AddressKey {
+                    record: record.name.clone(),
+                    server: server.name.clone(),
+                    address: *address,
+                };
+                checkers.insert(key, checker);
+            }
+        }
+    }
+    Ok(checkers)
+}
+
+/// The prober tasks, one per checked address.
+struct Probers {
+    tasks: JoinSet<()>,
+    handles: HashMap<TargetId, AbortHandle>,
+    events: mpsc::Sender<ProbeEvent>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Probers {
+    fn new(events: mpsc::Sender<ProbeEvent>, shutdown: watch::Receiver<bool>) -> Probers {
+        Probers {
+            tasks: JoinSet::new(),
+            handles: HashMap::new(),
+            events,
+            shutdown,
+        }
+    }
+
+    fn start(&mut self, id: TargetId, checker: Checker, due: std::time::Instant) {
+        let handle = self.tasks.spawn(prober::probe(
+            id,
+            checker,
+            self.events.clone(),
+            due,
+            self.shutdown.clone(),
+        ));
+        self.handles.insert(id, handle);
+        // Reap the probers that ended (stopped ones) now and then.
+        while self.tasks.try_join_next().is_some() {}
+    }
+
+    fn stop(&mut self, id: TargetId) {
+        if let Some(handle) = self.handles.remove(&id) {
+            handle.abort();
+        }
+    }
+
+    async fn stop_all(mut self) {
+        self.tasks.shutdown().await;
     }
 }
 

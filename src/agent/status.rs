@@ -20,8 +20,8 @@ use crate::config::Record;
 use crate::engine::{Engine, FamilyDecision, Health, RecordDecision};
 use crate::snapshot::{
     AddressStatus, Alarm, AlarmKind, CheckStatus, DesiredState, DesiredStatus, ErrorStatus,
-    FamilyStatus, HealthState, PublishedState, PublishedStatus, RecordStatus, ServerStatus,
-    Snapshot, UpdateStatus,
+    FamilyStatus, HealthState, PublishedState, PublishedStatus, RecordStatus, ReloadStatus,
+    ServerStatus, Snapshot, UpdateStatus,
 };
 use crate::vocabulary::{AddressRrset, Family};
 
@@ -38,6 +38,10 @@ pub struct SnapshotPublisher {
     stale: BTreeSet<Name>,
     /// When a snapshot was last published.
     published_at: Option<Instant>,
+    /// The outcome of the last reload.
+    reload: Option<ReloadStatus>,
+    /// Something besides the records changed (the reload status).
+    general_stale: bool,
 }
 
 impl SnapshotPublisher {
@@ -52,6 +56,8 @@ impl SnapshotPublisher {
             built: HashMap::new(),
             stale: BTreeSet::new(),
             published_at: None,
+            reload: None,
+            general_stale: false,
         };
         (publisher, receiver)
     }
@@ -68,6 +74,16 @@ impl SnapshotPublisher {
         }
     }
 
+    /// Notes the outcome of a reload (`problem` empty when it succeeded).
+    pub fn note_reload(&mut self, succeeded: bool, problem: String) {
+        self.reload = Some(ReloadStatus {
+            at: WallClock::now().wall(),
+            succeeded,
+            problem: (!problem.is_empty()).then_some(problem),
+        });
+        self.general_stale = true;
+    }
+
     /// Notes that every record's status changed.
     pub fn mark_all<'a>(&mut self, records: impl Iterator<Item = &'a Name>) {
         self.stale.extend(records.cloned());
@@ -75,7 +91,7 @@ impl SnapshotPublisher {
 
     /// When the next snapshot is due, if anything changed.
     pub fn due(&self) -> Option<Instant> {
-        if self.stale.is_empty() {
+        if self.stale.is_empty() && !self.general_stale {
             return None;
         }
         Some(
@@ -93,7 +109,7 @@ impl SnapshotPublisher {
         now: Instant,
         force: bool,
     ) {
-        if self.stale.is_empty() {
+        if self.stale.is_empty() && !self.general_stale {
             return;
         }
         let recent = self
@@ -119,8 +135,10 @@ impl SnapshotPublisher {
                 .records()
                 .filter_map(|record| self.built.get(&record.name).cloned())
                 .collect(),
+            last_reload: self.reload.clone(),
             ..Snapshot::empty(self.nameserver.clone(), clock.wall())
         };
+        self.general_stale = false;
         self.sender.send_replace(Arc::new(snapshot));
         self.published_at = Some(now);
     }

@@ -104,7 +104,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             let tls = TlsContexts::new();
             let agent = Agent::prepare(&config, &tls)?;
             let notifier = Notifier::prepare(&config.notify, &tls)?;
-            run_async(|| run(config, key, agent, notifier))
+            run_async(|| run(cli.config.clone(), config, key, agent, notifier))
         }
         Command::Plan => {
             // Fail on the checks before touching the nameserver, as `run` does.
@@ -202,7 +202,34 @@ fn raise_open_file_limit(config: &Config) {
 /// How long queued notifications may take to go out at shutdown.
 const NOTIFY_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// On each SIGHUP, the configuration at `path` read and validated again and
+/// its key re-read: the agent applies the result, or logs its problems and
+/// keeps running as it is.
+fn reload_requests(
+    path: PathBuf,
+) -> Result<tokio::sync::mpsc::Receiver<crate::agent::Reload<Client>>, Failure> {
+    let mut hangups = crate::shutdown::on_reload_signal()
+        .map_err(|error| Failure::Runtime(format!("cannot watch SIGHUP: {error}")))?;
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP received: reloading {}", path.display());
+            let reload = load(&path)
+                .map(|(config, key)| crate::agent::NewConfig {
+                    nameserver: client(&config, key),
+                    config,
+                })
+                .map_err(|failure| failure.to_string());
+            if sender.send(reload).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(receiver)
+}
+
 async fn run(
+    path: PathBuf,
     config: Config,
     key: TsigKey,
     agent: Agent,
@@ -212,9 +239,10 @@ async fn run(
     let client = client(&config, key);
     let shutdown = crate::shutdown::on_signals()
         .map_err(|error| Failure::Runtime(format!("cannot watch signals: {error}")))?;
+    let reloads = reload_requests(path)?;
     let label = client.server().to_string();
     let (events, delivery) = notifier.start();
-    agent.run(client, label, events, shutdown).await;
+    agent.run(client, label, events, reloads, shutdown).await;
     delivery.finish(NOTIFY_GRACE).await;
     tracing::info!("stopped");
     Ok(())

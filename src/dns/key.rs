@@ -40,7 +40,7 @@ impl TsigKey {
                 secret_file,
             } => load::from_secret_file(name, *algorithm, secret_file)?,
         };
-        tracing::debug!(key = %key.origin, algorithm = %key.algorithm, "TSIG key loaded from {} ({})", key.origin, key.algorithm);
+        tracing::debug!(key = %key.origin, algorithm = %key.algorithm, "TSIG key loaded: {} ({})", key.origin, key.algorithm);
         Ok(key)
     }
 

@@ -40,6 +40,19 @@ pub struct Snapshot {
     pub nameserver: String,
     /// Every record, in configuration order.
     pub records: Vec<Arc<RecordStatus>>,
+    /// The outcome of the last configuration reload, if there was one.
+    pub last_reload: Option<ReloadStatus>,
+}
+
+/// The outcome of one configuration reload (SIGHUP).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReloadStatus {
+    /// When it was tried.
+    pub at: Timestamp,
+    /// The new configuration is in force.
+    pub succeeded: bool,
+    /// Why it was refused (the old configuration stays in force).
+    pub problem: Option<String>,
 }
 
 impl Snapshot {
@@ -51,6 +64,7 @@ impl Snapshot {
             taken_at,
             nameserver: nameserver.into(),
             records: Vec::new(),
+            last_reload: None,
         }
     }
 

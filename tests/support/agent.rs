@@ -66,6 +66,19 @@ impl AgentProcess {
         );
     }
 
+    /// Sends SIGHUP (reload) and checks that the agent is still running.
+    pub fn hang_up(&mut self) {
+        let child = self.child.as_mut().expect("still running");
+        let pid = child.id().to_string();
+        let status = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+        assert!(status.success(), "kill -HUP {pid}");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the agent ended on SIGHUP; its log:\n{}",
+            self.log()
+        );
+    }
+
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub fn terminate(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("still running");
