@@ -48,6 +48,7 @@ fn request_mac(request: &[u8]) -> Vec<u8> {
         .expect("requests are signed")
         .rdata
         .mac
+        .to_vec()
 }
 
 fn answer(request: &[u8], behaviour: Behaviour, server_key: &TsigKey) -> Vec<u8> {

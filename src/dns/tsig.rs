@@ -107,7 +107,8 @@ fn append_tsig(
 pub enum TsigFailure {
     /// The response carries no TSIG record (RFC 8945 §5.4: a format error).
     Unsigned,
-    /// Signed with another key or algorithm (§5.4.1).
+    /// Signed with another key or algorithm (§5.4.1); both names in escaped
+    /// presentation form, safe to show.
     WrongKey { key_name: String, algorithm: String },
     /// The server could not verify our MAC: secrets differ (unsigned answer).
     BadSig,
@@ -164,16 +165,16 @@ pub fn verify_response(
         rdata.time_signed,
         rdata.fudge,
         rdata.error,
-        &rdata.other,
+        rdata.other,
     );
     let signed_data = mac_input(Some(request_mac), &message, &variables);
-    if !key.verify(&signed_data, &rdata.mac) {
+    if !key.verify(&signed_data, rdata.mac) {
         return Err(TsigFailure::MacMismatch);
     }
     match rdata.error {
         0 => {}
         codes::BADTIME => {
-            let mut reader = wire::Reader::new(&rdata.other, 0);
+            let mut reader = wire::Reader::new(rdata.other, 0);
             let server_time = reader.u48().unwrap_or(rdata.time_signed);
             return Err(TsigFailure::BadTime {
                 server_time,
@@ -192,13 +193,15 @@ pub fn verify_response(
     Ok(VerifiedResponse { message })
 }
 
-fn check_key_matches(tsig: &LocatedTsig, key: &TsigKey) -> Result<(), TsigFailure> {
-    let ours = key.name().to_lowercase().to_ascii();
-    let algorithm = format!("{}.", key.algorithm().name());
-    if tsig.key_name != ours || tsig.rdata.algorithm != algorithm {
+/// RFC 8945 §5.4.1: the answer must be signed with our key name and
+/// algorithm; compared in place, without copying the names out. The names
+/// of a stranger's key are kept escaped, for the error message.
+fn check_key_matches(tsig: &LocatedTsig<'_>, key: &TsigKey) -> Result<(), TsigFailure> {
+    let algorithm = key.algorithm().name();
+    if !tsig.key_name.is(key.name()) || !tsig.rdata.algorithm.is_text(algorithm) {
         return Err(TsigFailure::WrongKey {
-            key_name: tsig.key_name.clone(),
-            algorithm: tsig.rdata.algorithm.clone(),
+            key_name: tsig.key_name.to_string(),
+            algorithm: tsig.rdata.algorithm.to_string(),
         });
     }
     Ok(())
@@ -206,7 +209,7 @@ fn check_key_matches(tsig: &LocatedTsig, key: &TsigKey) -> Result<(), TsigFailur
 
 /// The response as the server signed it: the TSIG record cut off, ARCOUNT
 /// decremented and the ID set back to the original ID (RFC 8945 §4.3.2).
-fn message_without_tsig(response: &[u8], tsig: &LocatedTsig) -> Vec<u8> {
+fn message_without_tsig(response: &[u8], tsig: &LocatedTsig<'_>) -> Vec<u8> {
     let mut message = response[..tsig.offset].to_vec();
     let additionals = u16::from_be_bytes([message[10], message[11]]).saturating_sub(1);
     message[10..12].copy_from_slice(&additionals.to_be_bytes());
