@@ -110,22 +110,42 @@ pub enum TsigFailure {
     /// Signed with another key or algorithm (§5.4.1); both names in escaped
     /// presentation form, safe to show.
     WrongKey { key_name: String, algorithm: String },
-    /// The server could not verify our MAC: secrets differ (unsigned answer).
-    BadSig,
-    /// The server does not know the key, or (Knot) does not allow it (unsigned answer).
-    BadKey,
-    /// The server's clock differs from ours by more than the fudge (signed answer).
-    BadTime { server_time: u64, request_time: u64 },
-    /// The server reported another TSIG error code.
-    OtherError(u16),
-    /// The MAC is not the full length for the algorithm (§5.2.2.1).
-    TruncatedMac { len: usize },
+    /// An unsigned answer claims BADSIG: the server could not verify our MAC
+    /// (the secrets differ), or someone says so.
+    UnsignedBadSig,
+    /// An unsigned answer claims BADKEY: the server does not know the key,
+    /// or (Knot) does not allow it, or someone says so.
+    UnsignedBadKey,
+    /// An unsigned answer claims another TSIG error (or none at all).
+    UnsignedError(u16),
+    /// The MAC is not the full length for the algorithm: truncated
+    /// (§5.2.2.1; we never ask for truncation) or padded.
+    MacLength { len: usize, expected: usize },
     /// The MAC does not verify: tampered, or not chained to our request.
     MacMismatch,
-    /// Signed outside time ± fudge as seen by our clock (§5.4.3).
-    TimeOutsideFudge { signed: u64, now: u64, fudge: u16 },
     /// The message could not be parsed.
     Malformed(WireError),
+    /// Signed: the server's clock differs from ours by more than the fudge.
+    BadTime { server_time: u64, request_time: u64 },
+    /// Signed: the server reported another TSIG error code.
+    SignedError(u16),
+    /// Signed, but outside time ± fudge as seen by our clock (§5.4.3).
+    TimeOutsideFudge { signed: u64, now: u64, fudge: u16 },
+}
+
+impl TsigFailure {
+    /// True when the MAC verified: the answer comes from the holder of the
+    /// key and answers our request, so it ends the exchange. Every other
+    /// failure could have been sent by anyone: RFC 8945 §5.4 says to discard
+    /// such an answer and to keep waiting for the genuine one.
+    pub fn is_authenticated(&self) -> bool {
+        matches!(
+            self,
+            TsigFailure::BadTime { .. }
+                | TsigFailure::SignedError(_)
+                | TsigFailure::TimeOutsideFudge { .. }
+        )
+    }
 }
 
 /// A response whose TSIG verified, with the TSIG record stripped.
@@ -149,14 +169,16 @@ pub fn verify_response(
     let rdata = &tsig.rdata;
     if rdata.mac.is_empty() {
         return Err(match rdata.error {
-            codes::BADSIG => TsigFailure::BadSig,
-            codes::BADKEY => TsigFailure::BadKey,
-            other => TsigFailure::OtherError(other),
+            codes::BADSIG => TsigFailure::UnsignedBadSig,
+            codes::BADKEY => TsigFailure::UnsignedBadKey,
+            other => TsigFailure::UnsignedError(other),
         });
     }
-    if rdata.mac.len() != key.algorithm().mac_len() {
-        return Err(TsigFailure::TruncatedMac {
+    let expected = key.algorithm().mac_len();
+    if rdata.mac.len() != expected {
+        return Err(TsigFailure::MacLength {
             len: rdata.mac.len(),
+            expected,
         });
     }
     let message = message_without_tsig(response, &tsig);
@@ -181,7 +203,7 @@ pub fn verify_response(
                 request_time: rdata.time_signed,
             });
         }
-        other => return Err(TsigFailure::OtherError(other)),
+        other => return Err(TsigFailure::SignedError(other)),
     }
     if now.abs_diff(rdata.time_signed) > u64::from(rdata.fudge) {
         return Err(TsigFailure::TimeOutsideFudge {
