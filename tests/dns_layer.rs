@@ -391,6 +391,37 @@ async fn clock_skew_beyond_the_fudge_names_both_clocks(kind: ServerKind) {
     assert_www_untouched(&setup);
 }
 
+/// The server accepts the UPDATE (signed by a correct clock) and signs its
+/// NOERROR, but our clock jumps an hour ahead just as the answer is checked:
+/// the answer's time is outside its fudge. That is neither success nor a
+/// plain failure: the update is read back, and found applied.
+async fn a_signed_noerror_outside_the_fudge_is_settled_by_reading_back(kind: ServerKind) {
+    let setup = start(kind);
+    let serial = setup.server.soa_serial("example.test.");
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Call 0 signs the UPDATE, call 1 checks its answer, later calls are the reads.
+    let jumpy =
+        client(setup.server.addr(), &setup.zone_key).with_clock(Arc::new(move || {
+            match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                1 => SystemTime::now() + Duration::from_secs(3600),
+                _ => SystemTime::now(),
+            }
+        }));
+    let outcome = jumpy.apply(&move_www()).await.unwrap();
+    let ApplyOutcome::AppliedUnconfirmedAnswer { cause } = outcome else {
+        panic!("expected an outcome settled by reading back: {outcome:?}")
+    };
+    assert!(
+        cause.contains("correctly signed") && cause.contains("more than the 300 s"),
+        "{cause}"
+    );
+    assert_eq!(
+        setup.server.query("www.example.test.", "A"),
+        vec!["192.0.2.11"]
+    );
+    assert_eq!(setup.server.soa_serial("example.test."), serial + 1);
+}
+
 async fn zone_not_served_points_at_the_primary(kind: ServerKind) {
     let setup = start(kind);
     let elsewhere = ZoneUpdate {
@@ -557,6 +588,7 @@ against_both_servers!(
     unknown_key_is_reported_as_a_claimed_badkey,
     policy_denial_is_reported_with_the_fix,
     clock_skew_beyond_the_fudge_names_both_clocks,
+    a_signed_noerror_outside_the_fudge_is_settled_by_reading_back,
     zone_not_served_points_at_the_primary,
     udp_transport_replaces_too,
     a_lost_answer_is_settled_by_reading_back,

@@ -521,6 +521,40 @@ async fn a_replayed_earlier_answer_is_not_accepted() {
     );
 }
 
+/// A correctly signed NOERROR to the UPDATE, but signed an hour ago; the
+/// reads that follow are answered honestly and show the RRset unchanged.
+/// The update is not taken as applied, and the error is the ambiguous one
+/// about the answer's time, not a plain failure.
+#[tokio::test]
+async fn a_signed_noerror_outside_the_fudge_is_not_success() {
+    let handler: Handler = Arc::new(|request: &[u8]| {
+        let (parsed, mac) = parse_request(request);
+        let mut response = Message::new(parsed.id, MessageType::Response, parsed.op_code);
+        response.metadata.authoritative = true;
+        response.add_queries(parsed.queries.clone());
+        let signed_at = if parsed.op_code == OpCode::Update {
+            now() - 3600
+        } else {
+            let mut unchanged = published_www();
+            unchanged.data = RData::A(A("192.0.2.10".parse().unwrap()));
+            if parsed.queries[0].query_type() == RecordType::A {
+                response.add_answer(unchanged);
+            }
+            now()
+        };
+        let body = response.to_vec().unwrap();
+        vec![tsig::sign_response(&body, &our_key(), &mac, signed_at, 0, &[]).unwrap()]
+    });
+    let client = client_for(handler, Transport::Udp, SHORT_TIMEOUT).await;
+    let error = client.apply(&update()).await.unwrap_err();
+    assert!(
+        matches!(error, DnsError::AnswerOutsideFudge { skew, .. } if (3599..=3601).contains(&skew)),
+        "{error}"
+    );
+    assert!(error.is_ambiguous(), "{error}");
+    assert!(error.to_string().contains("reading back"), "{error}");
+}
+
 /// The scripted answers are right: an honest script is accepted.
 #[tokio::test]
 async fn the_genuine_answer_alone_is_accepted_over_tcp() {

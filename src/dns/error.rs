@@ -53,11 +53,22 @@ pub enum DnsError {
         key: Name,
         algorithm: &'static str,
     },
-    /// BADTIME, or a response signed outside the fudge: the clocks differ.
+    /// BADTIME: the server says our clocks differ by more than the fudge.
     #[error("clock skew between this host and {server}: the server's time is {server_time} and ours is {local_time} (unix seconds), {skew} s apart, more than the {fudge} s TSIG allows; fix the clock (NTP) on whichever host is wrong")]
     ClockSkew {
         server: SocketAddr,
         server_time: u64,
+        local_time: u64,
+        skew: u64,
+        fudge: u16,
+    },
+    /// A correctly signed answer whose signing time is outside its fudge as
+    /// our clock sees it (RFC 8945 §5.4.3). It is not believed, but the
+    /// request did reach the server: an UPDATE may have been applied.
+    #[error("the answer from {server} is correctly signed, but at {signed} while our clock says {local_time} (unix seconds), {skew} s apart, more than the {fudge} s it allows: one of the clocks is wrong (fix it with NTP) or the answer was held back on the way; the answer is not believed, and whether an update it answers was applied is learned by reading back")]
+    AnswerOutsideFudge {
+        server: SocketAddr,
+        signed: u64,
         local_time: u64,
         skew: u64,
         fudge: u16,
@@ -145,6 +156,7 @@ impl DnsError {
             | DnsError::ClaimedBadSig { .. }
             | DnsError::ClaimedBadKey { .. }
             | DnsError::NoVerifiedAnswer { .. }
+            | DnsError::AnswerOutsideFudge { .. }
             | DnsError::Malformed { .. } => true,
             _ => false,
         }

@@ -160,9 +160,9 @@ impl Endpoint<'_> {
                     fudge: tsig::FUDGE_SECONDS,
                 }
             }
-            TsigFailure::TimeOutsideFudge { signed, now, fudge } => DnsError::ClockSkew {
+            TsigFailure::TimeOutsideFudge { signed, now, fudge } => DnsError::AnswerOutsideFudge {
                 server,
-                server_time: signed,
+                signed,
                 local_time: now,
                 skew: signed.abs_diff(now),
                 fudge,
