@@ -18,6 +18,11 @@ use tokio::net::{TcpListener, TcpStream};
 
 const TIMEOUT: Duration = Duration::from_secs(3);
 
+/// For requests that get only answers failing verification: the client
+/// discards them and waits for a genuine answer until its timeout, so a
+/// shorter one keeps these tests quick.
+const SHORT_TIMEOUT: Duration = Duration::from_millis(800);
+
 /// A server for `example.test.` with a key that may change A/AAAA anywhere
 /// in the zone and a key that may change only `www`.
 struct Setup {
@@ -66,6 +71,27 @@ fn tsig_key(test_key: &TestKey) -> Arc<TsigKey> {
 
 fn client(address: SocketAddr, key: &TestKey) -> Client {
     Client::new(address, Transport::Tcp, TIMEOUT, tsig_key(key))
+}
+
+/// A client for a server whose answers will all fail verification.
+fn impatient_client(address: SocketAddr, key: &TestKey) -> Client {
+    Client::new(address, Transport::Tcp, SHORT_TIMEOUT, tsig_key(key))
+}
+
+/// An error about answers that could not be verified: it must say so, and
+/// must not be taken as the server's definitive word (retry, read back).
+fn assert_unauthenticated(error: &DnsError) {
+    let message = error.to_string();
+    assert!(
+        matches!(error, DnsError::NoVerifiedAnswer { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("cannot be verified") || message.contains("cannot be trusted"),
+        "{message}"
+    );
+    assert!(error.is_transient(), "retried: {message}");
+    assert!(error.is_ambiguous(), "read back: {message}");
 }
 
 fn name(text: &str) -> Name {
@@ -279,34 +305,45 @@ async fn an_update_that_changes_nothing_is_not_sent(kind: ServerKind) {
     assert_eq!(setup.server.soa_serial("example.test."), serial);
 }
 
-async fn wrong_secret_is_reported_as_badsig(kind: ServerKind) {
+/// BIND and Knot answer a wrong secret with an unsigned BADSIG: the client
+/// cannot verify it, so it says so, but still tells what to check.
+async fn wrong_secret_is_reported_as_a_claimed_badsig(kind: ServerKind) {
     let setup = start(kind);
     let mut wrong = TestKey::generate(&setup.zone_key.name);
     wrong.name = setup.zone_key.name.clone();
-    let error = client(setup.server.addr(), &wrong)
+    let error = impatient_client(setup.server.addr(), &wrong)
         .apply(&move_www())
         .await
         .unwrap_err();
     let message = error.to_string();
     assert!(
-        message.contains("BADSIG") && message.contains("zone-key") && message.contains("test key"),
+        message.contains("unsigned answer")
+            && message.contains("claims BADSIG")
+            && message.contains("zone-key")
+            && message.contains("the secret in test key"),
         "{message}"
     );
+    assert_unauthenticated(&error);
     assert_www_untouched(&setup);
 }
 
-async fn unknown_key_is_reported_as_badkey(kind: ServerKind) {
+/// An unknown key gets an unsigned BADKEY from both servers.
+async fn unknown_key_is_reported_as_a_claimed_badkey(kind: ServerKind) {
     let setup = start(kind);
     let stranger = TestKey::generate("stranger-key");
-    let error = client(setup.server.addr(), &stranger)
+    let error = impatient_client(setup.server.addr(), &stranger)
         .apply(&move_www())
         .await
         .unwrap_err();
     let message = error.to_string();
     assert!(
-        message.contains("BADKEY") && message.contains("stranger-key"),
+        message.contains("unsigned answer")
+            && message.contains("claims BADKEY")
+            && message.contains("stranger-key")
+            && message.contains("hmac-sha256"),
         "{message}"
     );
+    assert_unauthenticated(&error);
     assert_www_untouched(&setup);
 }
 
@@ -318,7 +355,7 @@ async fn policy_denial_is_reported_with_the_fix(kind: ServerKind) {
         None,
         rrset(&["192.0.2.99"], 30),
     )]);
-    let error = client(setup.server.addr(), &setup.www_key)
+    let error = impatient_client(setup.server.addr(), &setup.www_key)
         .apply(&other)
         .await
         .unwrap_err();
@@ -330,10 +367,13 @@ async fn policy_denial_is_reported_with_the_fix(kind: ServerKind) {
             "{message}"
         ),
         // Knot reports an ACL denial as an unsigned BADKEY.
-        ServerKind::Knot => assert!(
-            message.contains("BADKEY") && message.contains("acl"),
-            "{message}"
-        ),
+        ServerKind::Knot => {
+            assert!(
+                message.contains("claims BADKEY") && message.contains("acl"),
+                "{message}"
+            );
+            assert_unauthenticated(&error);
+        }
     }
     assert!(setup.server.query("other.example.test.", "A").is_empty());
 }
@@ -351,6 +391,37 @@ async fn clock_skew_beyond_the_fudge_names_both_clocks(kind: ServerKind) {
     assert_www_untouched(&setup);
 }
 
+/// The server accepts the UPDATE (signed by a correct clock) and signs its
+/// NOERROR, but our clock jumps an hour ahead just as the answer is checked:
+/// the answer's time is outside its fudge. That is neither success nor a
+/// plain failure: the update is read back, and found applied.
+async fn a_signed_noerror_outside_the_fudge_is_settled_by_reading_back(kind: ServerKind) {
+    let setup = start(kind);
+    let serial = setup.server.soa_serial("example.test.");
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Call 0 signs the UPDATE, call 1 checks its answer, later calls are the reads.
+    let jumpy =
+        client(setup.server.addr(), &setup.zone_key).with_clock(Arc::new(move || {
+            match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                1 => SystemTime::now() + Duration::from_secs(3600),
+                _ => SystemTime::now(),
+            }
+        }));
+    let outcome = jumpy.apply(&move_www()).await.unwrap();
+    let ApplyOutcome::AppliedUnconfirmedAnswer { cause } = outcome else {
+        panic!("expected an outcome settled by reading back: {outcome:?}")
+    };
+    assert!(
+        cause.contains("correctly signed") && cause.contains("more than the 300 s"),
+        "{cause}"
+    );
+    assert_eq!(
+        setup.server.query("www.example.test.", "A"),
+        vec!["192.0.2.11"]
+    );
+    assert_eq!(setup.server.soa_serial("example.test."), serial + 1);
+}
+
 async fn zone_not_served_points_at_the_primary(kind: ServerKind) {
     let setup = start(kind);
     let elsewhere = ZoneUpdate {
@@ -362,7 +433,7 @@ async fn zone_not_served_points_at_the_primary(kind: ServerKind) {
             rrset(&["192.0.2.1"], 30),
         )],
     };
-    let error = client(setup.server.addr(), &setup.zone_key)
+    let error = impatient_client(setup.server.addr(), &setup.zone_key)
         .apply(&elsewhere)
         .await
         .unwrap_err();
@@ -437,6 +508,65 @@ async fn a_lost_answer_is_settled_by_reading_back(kind: ServerKind) {
     );
 }
 
+/// A UDP proxy in front of the server that, for every request, first sends
+/// the client a forged answer with the right ID (the request turned into an
+/// unsigned NOERROR response, as an off-path attacker racing the server
+/// would), and then relays the server's genuine answer.
+async fn forging_udp_proxy(upstream: SocketAddr) -> SocketAddr {
+    let downstream = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let address = downstream.local_addr().unwrap();
+    let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    server.connect(upstream).await.unwrap();
+    tokio::spawn(async move {
+        // Concurrent requests come from different ports: answer each by its ID.
+        let mut clients = std::collections::HashMap::new();
+        let (mut request, mut answer) = (vec![0u8; 65_535], vec![0u8; 65_535]);
+        loop {
+            tokio::select! {
+                Ok((len, peer)) = downstream.recv_from(&mut request) => {
+                    clients.insert([request[0], request[1]], peer);
+                    let forged = forged_answer(&request[..len]);
+                    downstream.send_to(&forged, peer).await.unwrap();
+                    server.send(&request[..len]).await.unwrap();
+                }
+                Ok(len) = server.recv(&mut answer) => {
+                    if let Some(peer) = clients.remove(&[answer[0], answer[1]]) {
+                        downstream.send_to(&answer[..len], peer).await.unwrap();
+                    }
+                }
+            }
+        }
+    });
+    address
+}
+
+/// The request with its TSIG record cut off, marked as an authoritative
+/// NOERROR response: "done", without a signature.
+fn forged_answer(request: &[u8]) -> Vec<u8> {
+    let tsig_at = dnsfailover::dns::wire::locate_tsig(request)
+        .unwrap()
+        .expect("requests are signed")
+        .offset;
+    let mut forged = request[..tsig_at].to_vec();
+    forged[2] |= 0x84; // QR, AA
+    forged[3] &= 0xF0; // NOERROR
+    forged[11] -= 1; // the TSIG record is gone
+    forged
+}
+
+async fn a_forged_udp_answer_does_not_hide_the_genuine_one(kind: ServerKind) {
+    let setup = start(kind);
+    let serial = setup.server.soa_serial("example.test.");
+    let proxy = forging_udp_proxy(setup.server.addr()).await;
+    let udp = Client::new(proxy, Transport::Udp, TIMEOUT, tsig_key(&setup.zone_key));
+    assert_eq!(udp.apply(&move_www()).await.unwrap(), ApplyOutcome::Applied);
+    assert_eq!(
+        setup.server.query("www.example.test.", "A"),
+        vec!["192.0.2.11"]
+    );
+    assert_eq!(setup.server.soa_serial("example.test."), serial + 1);
+}
+
 macro_rules! against_both_servers {
     ($($scenario:ident),* $(,)?) => {
         mod bind {
@@ -454,13 +584,15 @@ against_both_servers!(
     compare_and_swap_never_overwrites_a_concurrent_change,
     creates_a_missing_rrset_only_while_it_is_missing,
     an_update_that_changes_nothing_is_not_sent,
-    wrong_secret_is_reported_as_badsig,
-    unknown_key_is_reported_as_badkey,
+    wrong_secret_is_reported_as_a_claimed_badsig,
+    unknown_key_is_reported_as_a_claimed_badkey,
     policy_denial_is_reported_with_the_fix,
     clock_skew_beyond_the_fudge_names_both_clocks,
+    a_signed_noerror_outside_the_fudge_is_settled_by_reading_back,
     zone_not_served_points_at_the_primary,
     udp_transport_replaces_too,
     a_lost_answer_is_settled_by_reading_back,
+    a_forged_udp_answer_does_not_hide_the_genuine_one,
 );
 
 // Failures that need no nameserver at all.

@@ -9,9 +9,8 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::error::{DnsError, RrsetConflict};
+use super::exchange::Endpoint;
 use super::key::TsigKey;
-use super::transport::exchange;
-use super::tsig::{self, TsigFailure};
 use super::update::{RrsetChange, ZoneUpdate};
 use crate::vocabulary::{AddressRrset, Family, Published, Transport};
 
@@ -331,100 +330,14 @@ impl Client {
         message: Message,
         transport: Transport,
     ) -> Result<Message, DnsError> {
-        let malformed = |reason: String| DnsError::Malformed {
+        let endpoint = Endpoint {
             server: self.server,
-            reason,
+            transport,
+            timeout: self.timeout,
+            key: &self.key,
+            clock: &self.clock,
         };
-        let bytes = message
-            .to_vec()
-            .map_err(|e| malformed(format!("cannot encode request: {e}")))?;
-        let signed = tsig::sign_request(&bytes, &self.key, self.now())
-            .map_err(|e| malformed(format!("cannot sign request: {e}")))?;
-        let answer = exchange(self.server, transport, &signed.bytes, self.timeout).await?;
-        let verified = tsig::verify_response(&answer, &self.key, &signed.mac, self.now())
-            .map_err(|failure| self.tsig_error(failure, &answer))?;
-        let response =
-            Message::from_vec(&verified.message).map_err(|e| malformed(e.to_string()))?;
-        if response.message_type != MessageType::Response || response.op_code != message.op_code {
-            return Err(malformed(
-                "the answer is not a response to our request".into(),
-            ));
-        }
-        Ok(response)
-    }
-
-    fn now(&self) -> u64 {
-        tsig::unix_seconds((self.clock)())
-    }
-
-    fn tsig_error(&self, failure: TsigFailure, answer: &[u8]) -> DnsError {
-        let server = self.server;
-        match failure {
-            TsigFailure::Unsigned => {
-                let rcode = rcode_of(answer);
-                let hint = if rcode == ResponseCode::NotAuth {
-                    ": Knot answers like this when it does not serve the zone; point nameserver.address at the zone's primary"
-                } else {
-                    ""
-                };
-                DnsError::Unsigned {
-                    server,
-                    rcode,
-                    hint,
-                }
-            }
-            TsigFailure::BadSig => DnsError::BadSignature {
-                server,
-                key: self.key.name().clone(),
-                origin: self.key.origin().to_string(),
-            },
-            TsigFailure::BadKey => DnsError::BadKey {
-                server,
-                key: self.key.name().clone(),
-                algorithm: self.key.algorithm().name(),
-            },
-            TsigFailure::BadTime { server_time, .. } => {
-                let local_time = self.now();
-                DnsError::ClockSkew {
-                    server,
-                    server_time,
-                    local_time,
-                    skew: server_time.abs_diff(local_time),
-                    fudge: tsig::FUDGE_SECONDS,
-                }
-            }
-            TsigFailure::TimeOutsideFudge { signed, now, fudge } => DnsError::ClockSkew {
-                server,
-                server_time: signed,
-                local_time: now,
-                skew: signed.abs_diff(now),
-                fudge,
-            },
-            TsigFailure::WrongKey {
-                key_name,
-                algorithm,
-            } => DnsError::Unverifiable {
-                server,
-                reason: format!("signed with key {key_name} ({algorithm}), not ours"),
-            },
-            TsigFailure::TruncatedMac { len } => DnsError::Unverifiable {
-                server,
-                reason: format!("truncated MAC of {len} bytes"),
-            },
-            TsigFailure::MacMismatch => DnsError::Unverifiable {
-                server,
-                reason: "the MAC does not match: tampered with, or not an answer to our request"
-                    .into(),
-            },
-            TsigFailure::OtherError(code) => DnsError::Unverifiable {
-                server,
-                reason: format!("TSIG error code {code}"),
-            },
-            TsigFailure::Malformed(error) => DnsError::Malformed {
-                server,
-                reason: error.0,
-            },
-        }
+        endpoint.exchange(&message).await
     }
 }
 
@@ -448,13 +361,6 @@ fn conflict_of(change: &RrsetChange, published: Option<AddressRrset>) -> RrsetCo
         expected: change.expected.clone(),
         published,
     }
-}
-
-fn rcode_of(answer: &[u8]) -> ResponseCode {
-    answer
-        .get(3)
-        .map(|byte| ResponseCode::from_low(byte & 0x0F))
-        .unwrap_or(ResponseCode::ServFail)
 }
 
 /// A fresh random message ID (RFC 2136 §4.4 / RFC 5452).

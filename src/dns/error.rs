@@ -36,21 +36,24 @@ pub enum DnsError {
     /// No usable answer arrived.
     #[error(transparent)]
     Transport(#[from] TransportError),
-    /// BADSIG: the server knows the key name but the secret differs.
-    #[error("{server} rejected the signature of key {key} (TSIG BADSIG): the secret in {origin} differs from the one the nameserver has for that key; copy the key file the nameserver uses")]
-    BadSignature {
+    /// An unsigned answer claims BADSIG. It cannot be verified, but it is
+    /// what BIND and Knot answer when the secret differs from theirs.
+    #[error("an unsigned answer from {server} claims BADSIG for key {key}, i.e. that our signature is wrong: it cannot be verified (the nameserver or anyone else may have sent it), so it was discarded; but it is how a nameserver answers when its secret for that key differs from ours: if this persists, check that the secret in {origin} is the one the nameserver has for that key (copy the key file the nameserver uses)")]
+    ClaimedBadSig {
         server: SocketAddr,
         key: Name,
         origin: String,
     },
-    /// BADKEY: the server does not know the key, or (Knot) its ACL does not allow it.
-    #[error("{server} does not accept key {key} (TSIG BADKEY): the nameserver has no key of that name and algorithm ({algorithm}); Knot also answers BADKEY when its ACL does not allow this key to update this name and type, so check the acl's key, update-type and update-owner settings")]
-    BadKey {
+    /// An unsigned answer claims BADKEY. It cannot be verified, but it is
+    /// what a nameserver answers when it does not know the key, and what
+    /// Knot answers when its ACL does not allow it.
+    #[error("an unsigned answer from {server} claims BADKEY for key {key}, i.e. that the nameserver does not accept that key: it cannot be verified (the nameserver or anyone else may have sent it), so it was discarded; but it is how a nameserver answers when it has no key of that name and algorithm ({algorithm}), and Knot also when its ACL does not allow this key to update this name and type: if this persists, check the key's name and algorithm on the nameserver, and Knot's acl key, update-type and update-owner settings")]
+    ClaimedBadKey {
         server: SocketAddr,
         key: Name,
         algorithm: &'static str,
     },
-    /// BADTIME, or a response signed outside the fudge: the clocks differ.
+    /// BADTIME: the server says our clocks differ by more than the fudge.
     #[error("clock skew between this host and {server}: the server's time is {server_time} and ours is {local_time} (unix seconds), {skew} s apart, more than the {fudge} s TSIG allows; fix the clock (NTP) on whichever host is wrong")]
     ClockSkew {
         server: SocketAddr,
@@ -59,18 +62,37 @@ pub enum DnsError {
         skew: u64,
         fudge: u16,
     },
-    /// The answer carried no TSIG although the request was signed.
+    /// A correctly signed answer whose signing time is outside its fudge as
+    /// our clock sees it (RFC 8945 §5.4.3). It is not believed, but the
+    /// request did reach the server: an UPDATE may have been applied.
+    #[error("the answer from {server} is correctly signed, but at {signed} while our clock says {local_time} (unix seconds), {skew} s apart, more than the {fudge} s it allows: one of the clocks is wrong (fix it with NTP) or the answer was held back on the way; the answer is not believed, and whether an update it answers was applied is learned by reading back")]
+    AnswerOutsideFudge {
+        server: SocketAddr,
+        signed: u64,
+        local_time: u64,
+        skew: u64,
+        fudge: u16,
+    },
+    /// An answer carried no TSIG although the request was signed.
     #[error(
-        "{server} answered {} without a TSIG signature, so the answer cannot be trusted{hint}", rcode_name(*.rcode)
+        "an answer from {server} ({}) carried no TSIG signature although the request was signed, so it cannot be trusted and was discarded{hint}", rcode_name(*.rcode)
     )]
     Unsigned {
         server: SocketAddr,
         rcode: ResponseCode,
         hint: &'static str,
     },
-    /// The answer's TSIG did not verify.
-    #[error("the answer from {server} failed TSIG verification ({reason}); it was ignored")]
+    /// An answer's TSIG did not verify.
+    #[error("an answer from {server} failed TSIG verification ({reason}) and was discarded")]
     Unverifiable { server: SocketAddr, reason: String },
+    /// Answers arrived, but none passed TSIG verification before the
+    /// exchange ended: `first` says what was wrong with the first of them.
+    #[error("{first}{}; no answer that passes TSIG verification followed: {end}", more_discarded(*.more))]
+    NoVerifiedAnswer {
+        first: Box<DnsError>,
+        more: usize,
+        end: TransportError,
+    },
     /// REFUSED: the update policy does not allow this key to change these records.
     #[error("{server} refused the update of zone {zone} (REFUSED): the update policy does not allow key {key} to change these names/types, or the zone is frozen; grant it, e.g. BIND `update-policy {{ grant {key} name NAME A AAAA; }};`")]
     Refused {
@@ -131,20 +153,27 @@ impl DnsError {
             DnsError::Transport(error) => error.may_have_been_delivered(),
             DnsError::Unsigned { .. }
             | DnsError::Unverifiable { .. }
-            | DnsError::BadSignature { .. }
-            | DnsError::BadKey { .. }
+            | DnsError::ClaimedBadSig { .. }
+            | DnsError::ClaimedBadKey { .. }
+            | DnsError::NoVerifiedAnswer { .. }
+            | DnsError::AnswerOutsideFudge { .. }
             | DnsError::Malformed { .. } => true,
             _ => false,
         }
     }
 
-    /// True for failures that may pass by themselves (network, server load),
-    /// as opposed to ones an operator must fix (keys, policy, clocks, zones).
+    /// True for failures that may pass by themselves (network, server load,
+    /// forged answers), as opposed to ones an operator must fix (policy,
+    /// clocks, zones). An unsigned BADSIG or BADKEY is transient: anyone can
+    /// send one, so it is not taken as the server's word on the key.
     pub fn is_transient(&self) -> bool {
         match self {
             DnsError::Transport(_)
             | DnsError::Unsigned { .. }
             | DnsError::Unverifiable { .. }
+            | DnsError::ClaimedBadSig { .. }
+            | DnsError::ClaimedBadKey { .. }
+            | DnsError::NoVerifiedAnswer { .. }
             | DnsError::Malformed { .. }
             | DnsError::Unconfirmed { .. } => true,
             DnsError::ServerError { rcode, .. } => {
@@ -178,6 +207,14 @@ pub fn rcode_mnemonic(rcode: ResponseCode) -> Option<&'static str> {
         ResponseCode::NotZone => "NOTZONE",
         _ => return None,
     })
+}
+
+fn more_discarded(more: usize) -> String {
+    match more {
+        0 => String::new(),
+        1 => " (and 1 more answer that failed verification)".to_string(),
+        n => format!(" (and {n} more answers that failed verification)"),
+    }
 }
 
 fn show(rrset: Option<&AddressRrset>) -> String {

@@ -3,6 +3,7 @@
 
 mod client;
 mod error;
+mod exchange;
 mod key;
 mod key_file;
 mod secret;

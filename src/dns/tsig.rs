@@ -107,24 +107,45 @@ fn append_tsig(
 pub enum TsigFailure {
     /// The response carries no TSIG record (RFC 8945 §5.4: a format error).
     Unsigned,
-    /// Signed with another key or algorithm (§5.4.1).
+    /// Signed with another key or algorithm (§5.4.1); both names in escaped
+    /// presentation form, safe to show.
     WrongKey { key_name: String, algorithm: String },
-    /// The server could not verify our MAC: secrets differ (unsigned answer).
-    BadSig,
-    /// The server does not know the key, or (Knot) does not allow it (unsigned answer).
-    BadKey,
-    /// The server's clock differs from ours by more than the fudge (signed answer).
-    BadTime { server_time: u64, request_time: u64 },
-    /// The server reported another TSIG error code.
-    OtherError(u16),
-    /// The MAC is not the full length for the algorithm (§5.2.2.1).
-    TruncatedMac { len: usize },
+    /// An unsigned answer claims BADSIG: the server could not verify our MAC
+    /// (the secrets differ), or someone says so.
+    UnsignedBadSig,
+    /// An unsigned answer claims BADKEY: the server does not know the key,
+    /// or (Knot) does not allow it, or someone says so.
+    UnsignedBadKey,
+    /// An unsigned answer claims another TSIG error (or none at all).
+    UnsignedError(u16),
+    /// The MAC is not the full length for the algorithm: truncated
+    /// (§5.2.2.1; we never ask for truncation) or padded.
+    MacLength { len: usize, expected: usize },
     /// The MAC does not verify: tampered, or not chained to our request.
     MacMismatch,
-    /// Signed outside time ± fudge as seen by our clock (§5.4.3).
-    TimeOutsideFudge { signed: u64, now: u64, fudge: u16 },
     /// The message could not be parsed.
     Malformed(WireError),
+    /// Signed: the server's clock differs from ours by more than the fudge.
+    BadTime { server_time: u64, request_time: u64 },
+    /// Signed: the server reported another TSIG error code.
+    SignedError(u16),
+    /// Signed, but outside time ± fudge as seen by our clock (§5.4.3).
+    TimeOutsideFudge { signed: u64, now: u64, fudge: u16 },
+}
+
+impl TsigFailure {
+    /// True when the MAC verified: the answer comes from the holder of the
+    /// key and answers our request, so it ends the exchange. Every other
+    /// failure could have been sent by anyone: RFC 8945 §5.4 says to discard
+    /// such an answer and to keep waiting for the genuine one.
+    pub fn is_authenticated(&self) -> bool {
+        matches!(
+            self,
+            TsigFailure::BadTime { .. }
+                | TsigFailure::SignedError(_)
+                | TsigFailure::TimeOutsideFudge { .. }
+        )
+    }
 }
 
 /// A response whose TSIG verified, with the TSIG record stripped.
@@ -148,14 +169,16 @@ pub fn verify_response(
     let rdata = &tsig.rdata;
     if rdata.mac.is_empty() {
         return Err(match rdata.error {
-            codes::BADSIG => TsigFailure::BadSig,
-            codes::BADKEY => TsigFailure::BadKey,
-            other => TsigFailure::OtherError(other),
+            codes::BADSIG => TsigFailure::UnsignedBadSig,
+            codes::BADKEY => TsigFailure::UnsignedBadKey,
+            other => TsigFailure::UnsignedError(other),
         });
     }
-    if rdata.mac.len() != key.algorithm().mac_len() {
-        return Err(TsigFailure::TruncatedMac {
+    let expected = key.algorithm().mac_len();
+    if rdata.mac.len() != expected {
+        return Err(TsigFailure::MacLength {
             len: rdata.mac.len(),
+            expected,
         });
     }
     let message = message_without_tsig(response, &tsig);
@@ -164,23 +187,23 @@ pub fn verify_response(
         rdata.time_signed,
         rdata.fudge,
         rdata.error,
-        &rdata.other,
+        rdata.other,
     );
     let signed_data = mac_input(Some(request_mac), &message, &variables);
-    if !key.verify(&signed_data, &rdata.mac) {
+    if !key.verify(&signed_data, rdata.mac) {
         return Err(TsigFailure::MacMismatch);
     }
     match rdata.error {
         0 => {}
         codes::BADTIME => {
-            let mut reader = wire::Reader::new(&rdata.other, 0);
+            let mut reader = wire::Reader::new(rdata.other, 0);
             let server_time = reader.u48().unwrap_or(rdata.time_signed);
             return Err(TsigFailure::BadTime {
                 server_time,
                 request_time: rdata.time_signed,
             });
         }
-        other => return Err(TsigFailure::OtherError(other)),
+        other => return Err(TsigFailure::SignedError(other)),
     }
     if now.abs_diff(rdata.time_signed) > u64::from(rdata.fudge) {
         return Err(TsigFailure::TimeOutsideFudge {
@@ -192,13 +215,15 @@ pub fn verify_response(
     Ok(VerifiedResponse { message })
 }
 
-fn check_key_matches(tsig: &LocatedTsig, key: &TsigKey) -> Result<(), TsigFailure> {
-    let ours = key.name().to_lowercase().to_ascii();
-    let algorithm = format!("{}.", key.algorithm().name());
-    if tsig.key_name != ours || tsig.rdata.algorithm != algorithm {
+/// RFC 8945 §5.4.1: the answer must be signed with our key name and
+/// algorithm; compared in place, without copying the names out. The names
+/// of a stranger's key are kept escaped, for the error message.
+fn check_key_matches(tsig: &LocatedTsig<'_>, key: &TsigKey) -> Result<(), TsigFailure> {
+    let algorithm = key.algorithm().name();
+    if !tsig.key_name.is(key.name()) || !tsig.rdata.algorithm.is_text(algorithm) {
         return Err(TsigFailure::WrongKey {
-            key_name: tsig.key_name.clone(),
-            algorithm: tsig.rdata.algorithm.clone(),
+            key_name: tsig.key_name.to_string(),
+            algorithm: tsig.rdata.algorithm.to_string(),
         });
     }
     Ok(())
@@ -206,7 +231,7 @@ fn check_key_matches(tsig: &LocatedTsig, key: &TsigKey) -> Result<(), TsigFailur
 
 /// The response as the server signed it: the TSIG record cut off, ARCOUNT
 /// decremented and the ID set back to the original ID (RFC 8945 §4.3.2).
-fn message_without_tsig(response: &[u8], tsig: &LocatedTsig) -> Vec<u8> {
+fn message_without_tsig(response: &[u8], tsig: &LocatedTsig<'_>) -> Vec<u8> {
     let mut message = response[..tsig.offset].to_vec();
     let additionals = u16::from_be_bytes([message[10], message[11]]).saturating_sub(1);
     message[10..12].copy_from_slice(&additionals.to_be_bytes());

@@ -209,6 +209,7 @@ fn address_record(name: &Name, ttl: u32, address: IpAddr) -> Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dns::wire::{self, Reader};
 
     fn name(text: &str) -> Name {
         Name::from_ascii(text).unwrap()
@@ -251,6 +252,110 @@ mod tests {
         let bytes = message.to_vec().unwrap();
         let decoded = Message::from_vec(&bytes).unwrap();
         assert_eq!(decoded.authorities.len(), 2);
+    }
+
+    /// One resource record as it is on the wire.
+    #[derive(Debug, PartialEq, Eq)]
+    struct WireRecord {
+        owner: String,
+        rr_type: u16,
+        class: u16,
+        ttl: u32,
+        rdata: Vec<u8>,
+    }
+
+    fn record(owner: &str, rr_type: u16, class: u16, ttl: u32, rdata: &[u8]) -> WireRecord {
+        WireRecord {
+            owner: owner.to_string(),
+            rr_type,
+            class,
+            ttl,
+            rdata: rdata.to_vec(),
+        }
+    }
+
+    fn read_record(reader: &mut Reader<'_>) -> WireRecord {
+        let owner = reader.name().unwrap().to_string();
+        let rr_type = reader.u16().unwrap();
+        let class = reader.u16().unwrap();
+        let ttl = reader.u32().unwrap();
+        let len = usize::from(reader.u16().unwrap());
+        let rdata = reader.take(len).unwrap().to_vec();
+        WireRecord {
+            owner,
+            rr_type,
+            class,
+            ttl,
+            rdata,
+        }
+    }
+
+    /// The encoded message, read back field by field with this crate's own
+    /// wire reader (not hickory's decoder), against RFC 2136's tables.
+    #[test]
+    fn wire_bytes_follow_the_rfc_2136_encodings() {
+        let (type_a, type_aaaa, type_soa) = (1, 28, 6);
+        let (class_in, class_none, class_any) = (1, 254, 255);
+        let mut v6 = change("new.example.test.", None, &[]);
+        v6.family = Family::V6;
+        v6.desired = AddressRrset::new(["2001:db8::1".parse::<IpAddr>().unwrap()], 60);
+        let update = ZoneUpdate {
+            zone: name("example.test."),
+            changes: vec![
+                change(
+                    "www.example.test.",
+                    Some(&["192.0.2.10"]),
+                    &["192.0.2.11", "192.0.2.12"],
+                ),
+                v6,
+            ],
+        };
+        let bytes = update.to_message(0xBEEF).to_vec().unwrap();
+
+        // §2.2: ID, QR 0, opcode UPDATE (5), Z and RCODE 0; ZO/PR/UP/AD counts.
+        assert_eq!(&bytes[..4], &[0xBE, 0xEF, 5 << 3, 0]);
+        let counts = wire::section_counts(&bytes).unwrap();
+        assert_eq!(
+            (
+                counts.questions,
+                counts.answers,
+                counts.authorities,
+                counts.additionals
+            ),
+            (1, 2, 5, 0)
+        );
+        let mut reader = Reader::new(&bytes, wire::HEADER_LEN);
+        // §2.3: the zone section is the zone's name, type SOA, class IN.
+        assert_eq!(reader.name().unwrap().to_string(), "example.test.");
+        assert_eq!(
+            (reader.u16().unwrap(), reader.u16().unwrap()),
+            (type_soa, class_in)
+        );
+        let mut records = Vec::new();
+        for _ in 0..7 {
+            records.push(read_record(&mut reader));
+        }
+        assert_eq!(reader.position(), bytes.len(), "nothing after the updates");
+        let v6_address = "2001:db8::1"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets();
+        assert_eq!(
+            records,
+            vec![
+                // §2.4.2 RRset exists (value dependent): class IN, TTL 0, the rdata.
+                record("www.example.test.", type_a, class_in, 0, &[192, 0, 2, 10]),
+                // §2.4.3 RRset does not exist: class NONE, TTL 0, RDLENGTH 0.
+                record("new.example.test.", type_aaaa, class_none, 0, &[]),
+                // §2.5.2 delete an RRset: class ANY, TTL 0, RDLENGTH 0.
+                record("www.example.test.", type_a, class_any, 0, &[]),
+                // §2.5.1 add to an RRset: class IN, the TTL, the rdata.
+                record("www.example.test.", type_a, class_in, 30, &[192, 0, 2, 11]),
+                record("www.example.test.", type_a, class_in, 30, &[192, 0, 2, 12]),
+                record("new.example.test.", type_aaaa, class_any, 0, &[]),
+                record("new.example.test.", type_aaaa, class_in, 60, &v6_address),
+            ]
+        );
     }
 
     #[test]

@@ -1,0 +1,195 @@
+//! One signed exchange with the nameserver: sign the request, send it, and
+//! wait for an answer whose TSIG verifies.
+//!
+//! An answer that fails verification could have been sent by anyone who can
+//! guess the ID, so it is discarded and the wait goes on until the request's
+//! timeout (RFC 8945 §5.4): an injected packet cannot hide the genuine
+//! answer. If only such answers arrive, the error says what was wrong with
+//! them. Only an answer whose MAC verified ends the exchange with an error
+//! (BADTIME, another signed TSIG error, a time outside the fudge).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hickory_proto::op::{Message, MessageType, ResponseCode};
+
+use super::client::Clock;
+use super::error::DnsError;
+use super::key::TsigKey;
+use super::transport;
+use super::tsig::{self, TsigFailure};
+use crate::vocabulary::Transport;
+
+/// Where and how one request goes.
+pub(super) struct Endpoint<'a> {
+    /// The nameserver.
+    pub server: SocketAddr,
+    /// TCP or UDP.
+    pub transport: Transport,
+    /// How long to wait for a verified answer, all answers included.
+    pub timeout: Duration,
+    /// The key that signs the request and must sign the answer.
+    pub key: &'a TsigKey,
+    /// The wall clock for TSIG times.
+    pub clock: &'a Clock,
+}
+
+/// The answers discarded so far in one exchange.
+struct Discarded {
+    first: DnsError,
+    more: usize,
+}
+
+impl Endpoint<'_> {
+    /// Signs, sends, verifies and decodes one request.
+    pub async fn exchange(&self, message: &Message) -> Result<Message, DnsError> {
+        let bytes = message
+            .to_vec()
+            .map_err(|e| self.malformed(format!("cannot encode request: {e}")))?;
+        let signed = tsig::sign_request(&bytes, self.key, self.now())
+            .map_err(|e| self.malformed(format!("cannot sign request: {e}")))?;
+        let mut pending =
+            transport::send(self.server, self.transport, &signed.bytes, self.timeout).await?;
+        let mut discarded: Option<Discarded> = None;
+        loop {
+            let answer = match pending.next_answer().await {
+                Ok(answer) => answer,
+                Err(end) => {
+                    return Err(match discarded {
+                        None => end.into(),
+                        Some(Discarded { first, more }) => DnsError::NoVerifiedAnswer {
+                            first: Box::new(first),
+                            more,
+                            end,
+                        },
+                    })
+                }
+            };
+            match tsig::verify_response(&answer, self.key, &signed.mac, self.now()) {
+                Ok(verified) => {
+                    if let Some(Discarded { first, more }) = &discarded {
+                        tracing::warn!(server = %self.server, discarded = more + 1, "a verified answer arrived after answers that failed verification; the first of those: {first}");
+                    }
+                    return decode(&verified.message, message).map_err(|e| self.malformed(e));
+                }
+                Err(failure) if failure.is_authenticated() => {
+                    return Err(self.tsig_error(failure, &answer))
+                }
+                Err(failure) => {
+                    let error = self.tsig_error(failure, &answer);
+                    tracing::debug!(server = %self.server, "{error}");
+                    match &mut discarded {
+                        None => {
+                            discarded = Some(Discarded {
+                                first: error,
+                                more: 0,
+                            })
+                        }
+                        Some(discarded) => discarded.more += 1,
+                    }
+                }
+            }
+        }
+    }
+
+    fn malformed(&self, reason: String) -> DnsError {
+        DnsError::Malformed {
+            server: self.server,
+            reason,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        tsig::unix_seconds((self.clock)())
+    }
+
+    /// What a TSIG failure means for the operator.
+    fn tsig_error(&self, failure: TsigFailure, answer: &[u8]) -> DnsError {
+        let server = self.server;
+        let unverifiable = |reason: String| DnsError::Unverifiable { server, reason };
+        match failure {
+            TsigFailure::Unsigned => {
+                let rcode = rcode_of(answer);
+                let hint = if rcode == ResponseCode::NotAuth {
+                    "; Knot answers like this when it does not serve the zone: point nameserver.address at the zone's primary"
+                } else {
+                    ""
+                };
+                DnsError::Unsigned {
+                    server,
+                    rcode,
+                    hint,
+                }
+            }
+            TsigFailure::UnsignedBadSig => DnsError::ClaimedBadSig {
+                server,
+                key: self.key.name().clone(),
+                origin: self.key.origin().to_string(),
+            },
+            TsigFailure::UnsignedBadKey => DnsError::ClaimedBadKey {
+                server,
+                key: self.key.name().clone(),
+                algorithm: self.key.algorithm().name(),
+            },
+            TsigFailure::UnsignedError(code) => unverifiable(format!(
+                "an unsigned answer claiming TSIG error code {code}"
+            )),
+            TsigFailure::WrongKey {
+                key_name,
+                algorithm,
+            } => unverifiable(format!(
+                "signed with key {key_name} ({algorithm}), not with ours ({}, {})",
+                self.key.name(),
+                self.key.algorithm()
+            )),
+            TsigFailure::MacLength { len, expected } => unverifiable(format!(
+                "a MAC of {len} bytes where {} has {expected}",
+                self.key.algorithm()
+            )),
+            TsigFailure::MacMismatch => unverifiable(
+                "the MAC does not match: tampered with, or not an answer to our request".into(),
+            ),
+            TsigFailure::Malformed(error) => unverifiable(error.to_string()),
+            TsigFailure::BadTime { server_time, .. } => {
+                let local_time = self.now();
+                DnsError::ClockSkew {
+                    server,
+                    server_time,
+                    local_time,
+                    skew: server_time.abs_diff(local_time),
+                    fudge: tsig::FUDGE_SECONDS,
+                }
+            }
+            TsigFailure::TimeOutsideFudge { signed, now, fudge } => DnsError::AnswerOutsideFudge {
+                server,
+                signed,
+                local_time: now,
+                skew: signed.abs_diff(now),
+                fudge,
+            },
+            TsigFailure::SignedError(code) => DnsError::ServerError {
+                server,
+                rcode: rcode_of(answer),
+                what: format!("our signed request (TSIG error {code} in its signed answer)"),
+            },
+        }
+    }
+}
+
+/// Decodes a verified answer and checks that it answers `request`; the
+/// error says why not.
+fn decode(verified: &[u8], request: &Message) -> Result<Message, String> {
+    let response = Message::from_vec(verified).map_err(|e| e.to_string())?;
+    if response.message_type != MessageType::Response || response.op_code != request.op_code {
+        return Err("the answer is not a response to our request".into());
+    }
+    Ok(response)
+}
+
+/// The RCODE in an answer's header (unverified: for messages only).
+fn rcode_of(answer: &[u8]) -> ResponseCode {
+    answer
+        .get(3)
+        .map(|byte| ResponseCode::from_low(byte & 0x0F))
+        .unwrap_or(ResponseCode::ServFail)
+}
