@@ -19,10 +19,13 @@ pub fn of_error(error: &DnsError) -> &'static str {
         DnsError::Invalid(_) => "invalid",
         DnsError::Transport(TransportError::Timeout { .. }) => "timeout",
         DnsError::Transport(_) => "unreachable",
-        DnsError::BadSignature { .. } => "BADSIG",
-        DnsError::BadKey { .. } => "BADKEY",
+        DnsError::ClaimedBadSig { .. } => "BADSIG",
+        DnsError::ClaimedBadKey { .. } => "BADKEY",
         DnsError::ClockSkew { .. } => "BADTIME",
-        DnsError::Unsigned { .. } | DnsError::Unverifiable { .. } => "unverified",
+        DnsError::AnswerOutsideFudge { .. } => "outside_fudge",
+        DnsError::Unsigned { .. }
+        | DnsError::Unverifiable { .. }
+        | DnsError::NoVerifiedAnswer { .. } => "unverified",
         DnsError::Refused { .. } => "REFUSED",
         DnsError::NotAuthoritative { .. } => "NOTAUTH",
         DnsError::NotZone { .. } => "NOTZONE",
