@@ -9,7 +9,7 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::error::{DnsError, RrsetConflict};
-use super::exchange::Endpoint;
+use super::exchange::{Clock, Endpoint};
 use super::key::TsigKey;
 use super::update::{RrsetChange, ZoneUpdate};
 use crate::vocabulary::{AddressRrset, Family, Published, Transport};
@@ -17,9 +17,6 @@ use crate::vocabulary::{AddressRrset, Family, Published, Transport};
 /// Reads in flight at once when updated RRsets are read back: enough to read
 /// a thousand back quickly, few enough for BIND's TCP listen queue (10).
 const READ_BACK_CONCURRENCY: usize = 8;
-
-/// Where the wall-clock time for TSIG comes from (replaceable in tests).
-pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 /// How an update ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,16 +9,19 @@
 //! (BADTIME, another signed TSIG error, a time outside the fudge).
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 
-use super::client::Clock;
 use super::error::DnsError;
 use super::key::TsigKey;
 use super::transport;
 use super::tsig::{self, TsigFailure};
 use crate::vocabulary::Transport;
+
+/// Where the wall-clock time for TSIG comes from (replaceable in tests).
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 /// Where and how one request goes.
 pub(super) struct Endpoint<'a> {

@@ -12,8 +12,9 @@ pub mod tsig;
 mod update;
 pub mod wire;
 
-pub use client::{ApplyOutcome, Client, Clock};
+pub use client::{ApplyOutcome, Client};
 pub use error::{rcode_mnemonic, DnsError, RrsetConflict};
+pub use exchange::Clock;
 pub use key::{FileRole, KeyError, TsigKey};
 pub use key_file::{looks_like_algorithm_name, parse_key_file, KeyEntry, KeyFileError};
 pub use secret::{Secret, SecretError};
