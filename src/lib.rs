@@ -18,7 +18,8 @@
 //!    [`notify`] delivers to webhooks and a command.
 //! 7. [`agent`] runs it all: one prober per address and one coordinator that
 //!    owns the engine, talks to the nameserver and publishes snapshots.
-//!    [`plan`] is the one-shot variant that sends nothing.
+//!    [`plan`] is the one-shot variant that sends nothing; [`preflight`]
+//!    proves the key, clock, primary, policy and targets without changing DNS.
 //! 8. [`cli`] is the edge: arguments, logging ([`logging`]), the open-file
 //!    limit ([`open_files`]), signals ([`shutdown`]), errors and exit codes.
 
@@ -33,6 +34,7 @@ pub mod logging;
 pub mod notify;
 pub mod open_files;
 pub mod plan;
+pub mod preflight;
 pub mod shutdown;
 pub mod snapshot;
 pub mod vocabulary;

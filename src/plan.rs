@@ -107,7 +107,10 @@ pub async fn plan(
 
 /// One check of every address of a record, all at once; outcomes by server
 /// and address, in configuration order.
-async fn check_once(record: &Record, tls: &TlsContexts) -> Result<Vec<Vec<Outcome>>, PlanError> {
+pub(crate) async fn check_once(
+    record: &Record,
+    tls: &TlsContexts,
+) -> Result<Vec<Vec<Outcome>>, PlanError> {
     let check = Arc::new(record.check.clone());
     let mut checks = tokio::task::JoinSet::new();
     for (server_index, server) in record.servers.iter().enumerate() {

@@ -55,6 +55,12 @@ pub enum Command {
     CheckConfig,
     /// Run one round of checks, read DNS, and print the decision and the UPDATE that would be sent (sends nothing).
     Plan,
+    /// Prove the key, clock, primary, update policy (with UPDATEs that change nothing) and check targets; exit 0 only when nothing fails.
+    Preflight {
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Parses the command line, runs the command, and returns the exit code.
@@ -105,6 +111,10 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             let agent = Agent::prepare(&config, &tls)?;
             let notifier = Notifier::prepare(&config.notify, &tls)?;
             run_async(|| run(cli.config.clone(), config, key, agent, notifier))
+        }
+        Command::Preflight { json } => {
+            Agent::prepare(&config, &TlsContexts::new())?;
+            run_async(|| preflight(config, key, json))
         }
         Command::Plan => {
             // Fail on the checks before touching the nameserver, as `run` does.
@@ -246,6 +256,30 @@ async fn run(
     delivery.finish(NOTIFY_GRACE).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn preflight(config: Config, key: TsigKey, json: bool) -> Result<(), Failure> {
+    let client = client(&config, key);
+    let report = crate::preflight::preflight(&config, &client, &TlsContexts::new()).await;
+    if json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|error| Failure::Runtime(format!("cannot write JSON: {error}")))?;
+        println!("{text}");
+    } else {
+        print!("{report}");
+    }
+    if report.passed() {
+        Ok(())
+    } else {
+        let failed = report
+            .findings
+            .iter()
+            .filter(|f| f.verdict == crate::preflight::Verdict::Fail)
+            .count();
+        Err(Failure::Runtime(format!(
+            "preflight: {failed} check(s) failed"
+        )))
+    }
 }
 
 async fn plan(config: Config, key: TsigKey) -> Result<(), Failure> {

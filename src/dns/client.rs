@@ -278,7 +278,11 @@ impl Client {
 
     /// Sends a signed query and checks that the answer is authoritative and
     /// answers this question. Truncated UDP answers are retried over TCP.
-    async fn query(&self, name: &Name, record_type: RecordType) -> Result<Message, DnsError> {
+    pub(super) async fn query(
+        &self,
+        name: &Name,
+        record_type: RecordType,
+    ) -> Result<Message, DnsError> {
         let build = || {
             let mut message = Message::new(random_id(), MessageType::Query, OpCode::Query);
             message.metadata.recursion_desired = false;
@@ -327,14 +331,23 @@ impl Client {
         message: Message,
         transport: Transport,
     ) -> Result<Message, DnsError> {
-        let endpoint = Endpoint {
+        self.endpoint(transport).exchange(&message).await
+    }
+
+    /// Where and how requests go over `transport`.
+    pub(super) fn endpoint(&self, transport: Transport) -> Endpoint<'_> {
+        Endpoint {
             server: self.server,
             transport,
             timeout: self.timeout,
             key: &self.key,
             clock: &self.clock,
-        };
-        endpoint.exchange(&message).await
+        }
+    }
+
+    /// The key requests are signed with.
+    pub fn key(&self) -> &TsigKey {
+        &self.key
     }
 }
 
@@ -361,7 +374,7 @@ fn conflict_of(change: &RrsetChange, published: Option<AddressRrset>) -> RrsetCo
 }
 
 /// A fresh random message ID (RFC 2136 §4.4 / RFC 5452).
-fn random_id() -> u16 {
+pub(super) fn random_id() -> u16 {
     let mut bytes = [0u8; 2];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
         .expect("system random source");

@@ -46,6 +46,12 @@ struct Discarded {
 impl Endpoint<'_> {
     /// Signs, sends, verifies and decodes one request.
     pub async fn exchange(&self, message: &Message) -> Result<Message, DnsError> {
+        self.exchange_timed(message).await.map(|(answer, _)| answer)
+    }
+
+    /// Like [`Endpoint::exchange`], also returning when the server signed
+    /// the answer (its clock, unix seconds).
+    pub async fn exchange_timed(&self, message: &Message) -> Result<(Message, u64), DnsError> {
         let bytes = message
             .to_vec()
             .map_err(|e| self.malformed(format!("cannot encode request: {e}")))?;
@@ -73,7 +79,9 @@ impl Endpoint<'_> {
                     if let Some(Discarded { first, more }) = &discarded {
                         tracing::warn!(server = %self.server, discarded = more + 1, "a verified answer arrived after answers that failed verification; the first of those: {first}");
                     }
-                    return decode(&verified.message, message).map_err(|e| self.malformed(e));
+                    return decode(&verified.message, message)
+                        .map(|answer| (answer, verified.time_signed))
+                        .map_err(|e| self.malformed(e));
                 }
                 Err(failure) if failure.is_authenticated() => {
                     return Err(self.tsig_error(failure, &answer))
@@ -102,7 +110,8 @@ impl Endpoint<'_> {
         }
     }
 
-    fn now(&self) -> u64 {
+    /// Our clock's time for TSIG, unix seconds.
+    pub fn now(&self) -> u64 {
         tsig::unix_seconds((self.clock)())
     }
 

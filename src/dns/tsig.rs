@@ -152,6 +152,8 @@ impl TsigFailure {
 pub struct VerifiedResponse {
     /// The message as the server built it: original ID, no TSIG record.
     pub message: Vec<u8>,
+    /// When the server signed it (its clock, unix seconds).
+    pub time_signed: u64,
 }
 
 /// Verifies the TSIG of `response` to the request whose MAC is `request_mac`,
@@ -212,7 +214,10 @@ pub fn verify_response(
             fudge: rdata.fudge,
         });
     }
-    Ok(VerifiedResponse { message })
+    Ok(VerifiedResponse {
+        message,
+        time_signed: rdata.time_signed,
+    })
 }
 
 /// RFC 8945 §5.4.1: the answer must be signed with our key name and

@@ -198,7 +198,7 @@ impl ZoneUpdate {
     }
 }
 
-fn address_record(name: &Name, ttl: u32, address: IpAddr) -> Record {
+pub(super) fn address_record(name: &Name, ttl: u32, address: IpAddr) -> Record {
     let data = match address {
         IpAddr::V4(v4) => RData::A(A(v4)),
         IpAddr::V6(v6) => RData::AAAA(AAAA(v6)),

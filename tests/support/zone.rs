@@ -57,6 +57,8 @@ pub struct ZoneSpec {
     pub records: Vec<String>,
     /// Who may update what; a zone without grants accepts no update.
     pub grants: Vec<Grant>,
+    /// The SOA's MNAME (relative or absolute); the harness's own name server when `None`.
+    pub primary: Option<String>,
 }
 
 impl ZoneSpec {
@@ -71,12 +73,19 @@ impl ZoneSpec {
             serial,
             records: Vec::new(),
             grants: Vec::new(),
+            primary: None,
         }
     }
 
     /// Adds a zone-file line.
     pub fn record(mut self, line: &str) -> ZoneSpec {
         self.records.push(line.to_string());
+        self
+    }
+
+    /// Names another host as the zone's primary in the SOA (its MNAME).
+    pub fn primary(mut self, name: &str) -> ZoneSpec {
+        self.primary = Some(name.to_string());
         self
     }
 
@@ -101,9 +110,13 @@ impl ZoneSpec {
     pub fn zone_file(&self, nonce: &str) -> String {
         let origin = &self.origin;
         let mut text = format!("$ORIGIN {origin}\n$TTL {HARNESS_TTL}\n");
+        let mname = self.primary.as_deref().map_or_else(
+            || format!("{NS_OWNER}.{origin}"),
+            |name| self.absolute(name),
+        );
         let _ = writeln!(
             text,
-            "@ {HARNESS_TTL} IN SOA {NS_OWNER}.{origin} hostmaster.{origin} {} 3600 600 86400 60",
+            "@ {HARNESS_TTL} IN SOA {mname} hostmaster.{origin} {} 3600 600 86400 60",
             self.serial
         );
         let _ = writeln!(text, "@ {HARNESS_TTL} IN NS {NS_OWNER}");
