@@ -14,11 +14,14 @@
 //!    differs, sends one TSIG-signed RFC 2136 UPDATE that replaces the A/AAAA
 //!    RRsets atomically, guarded by prerequisites (compare-and-swap).
 //! 6. [`snapshot`]: what the agent knows at one moment, immutable, for status.
-//! 7. [`agent`] runs it all: one prober per address and one coordinator that
+//! 7. [`http`] serves the latest snapshot, read-only: an HTML page,
+//!    `/status` (JSON) and `/metrics` (Prometheus).
+//! 8. [`agent`] runs it all: one prober per address and one coordinator that
 //!    owns the engine, talks to the nameserver and publishes snapshots.
 //!    [`plan`] is the one-shot variant that sends nothing.
-//! 8. [`cli`] is the edge: arguments, logging ([`logging`]), the open-file
-//!    limit ([`open_files`]), signals ([`shutdown`]), errors and exit codes.
+//! 9. [`cli`] is the edge: arguments, logging ([`logging`]), the open-file
+//!    limit ([`open_files`]), signals ([`shutdown`]), errors and exit codes; it
+//!    wires the listener to the agent's snapshots.
 
 pub mod agent;
 pub mod check;
@@ -26,6 +29,7 @@ pub mod cli;
 pub mod config;
 pub mod dns;
 pub mod engine;
+pub mod http;
 pub mod logging;
 pub mod open_files;
 pub mod plan;

@@ -26,6 +26,7 @@ pub use status::MIN_PUBLISH_INTERVAL;
 use crate::check::{CheckSetupError, Checker, TlsContexts};
 use crate::config::Config;
 use crate::engine::{Engine, TargetId};
+use crate::snapshot::Snapshot;
 
 /// Probe events that may wait for the coordinator before probers block.
 const EVENT_QUEUE: usize = 4096;
@@ -88,10 +89,25 @@ impl Agent {
         label: String,
         shutdown: watch::Receiver<bool>,
     ) {
+        self.run_observed(nameserver, label, shutdown, |_| {}).await;
+    }
+
+    /// Like [`Agent::run`], but first hands `observe` a receiver of the
+    /// snapshots the agent will publish (e.g. to serve them over HTTP),
+    /// before any check starts.
+    pub async fn run_observed<N: Nameserver>(
+        self,
+        nameserver: N,
+        label: String,
+        shutdown: watch::Receiver<bool>,
+        observe: impl FnOnce(watch::Receiver<Arc<Snapshot>>),
+    ) {
+        let coordinator = Coordinator::new(self.engine, nameserver, label.clone(), clock::now());
+        observe(coordinator.snapshots());
         let (events, receiver) = mpsc::channel(EVENT_QUEUE);
         let mut probers = JoinSet::new();
         for (id, checker) in self.checkers {
-            let Some(due) = self.engine.next_due(id) else {
+            let Some(due) = coordinator.engine().next_due(id) else {
                 continue;
             };
             probers.spawn(prober::probe(
@@ -104,14 +120,12 @@ impl Agent {
         }
         drop(events);
         tracing::info!(
-            records = self.engine.records().len(),
-            addresses = self.engine.target_count(),
+            records = coordinator.engine().records().len(),
+            addresses = coordinator.engine().target_count(),
             nameserver = %label,
             "started"
         );
-        Coordinator::new(self.engine, nameserver, label, clock::now())
-            .run(receiver, shutdown)
-            .await;
+        coordinator.run(receiver, shutdown).await;
         probers.shutdown().await;
     }
 }

@@ -1,12 +1,15 @@
-//! The command line: `dnsfailover [--config FILE] run | check-config | plan`.
+//! The command line: `dnsfailover [--config FILE] run | check-config | plan | status`.
 //!
 //! Exit codes: 0 success; 1 failure at run time; 2 the command line or the
 //! configuration is invalid; 3 the TSIG key cannot be loaded; 4 a check
-//! cannot be prepared (e.g. an unreadable `tls_ca_file`).
+//! cannot be prepared (e.g. an unreadable `tls_ca_file`); 5 the status
+//! listener (`http.listen`) cannot be bound. `status` has its own: 0 all in
+//! sync, 1 not, 2 no usable answer from the agent.
 
 mod failure;
 
 use std::cell::{Cell, OnceCell};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -19,12 +22,14 @@ use crate::agent::Agent;
 use crate::check::TlsContexts;
 use crate::config::{self, Config, ConfigError, DEFAULT_CONFIG_PATH};
 use crate::dns::{Client, TsigKey};
+use crate::http::StatusListener;
 use crate::logging::{self, LogFormat};
 use crate::open_files;
 
 /// What `--help` adds after the options.
 const EXIT_CODES: &str = "Exit codes: 0 success, 1 failure at run time, 2 invalid command line or \
-configuration, 3 the TSIG key cannot be loaded, 4 a check cannot be prepared.";
+configuration, 3 the TSIG key cannot be loaded, 4 a check cannot be prepared, 5 the status listener cannot be bound. \
+`status`: 0 every record in sync without alarms, 1 not, 2 the agent cannot be reached or answers garbage.";
 
 /// DNS failover for your own BIND or Knot: health checks, then TSIG-signed
 /// RFC 2136 updates of the A/AAAA records.
@@ -200,9 +205,38 @@ async fn run(config: Config, key: TsigKey, agent: Agent) -> Result<(), Failure> 
     let shutdown = crate::shutdown::on_signals()
         .map_err(|error| Failure::Runtime(format!("cannot watch signals: {error}")))?;
     let label = client.server().to_string();
-    agent.run(client, label, shutdown).await;
+    let listener = match &config.http {
+        Some(http) => Some(bind_status_listener(http.listen).await?),
+        None => None,
+    };
+    let mut server = None;
+    let serve_shutdown = shutdown.clone();
+    agent
+        .run_observed(client, label, shutdown, |snapshots| {
+            server =
+                listener.map(|listener| tokio::spawn(listener.serve(snapshots, serve_shutdown)));
+        })
+        .await;
+    if let Some(server) = server {
+        if let Err(error) = server.await {
+            tracing::error!("the status listener failed: {error}");
+        }
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds the status listener before any check starts, so that a taken port
+/// stops the agent at once with its own exit code.
+async fn bind_status_listener(address: SocketAddr) -> Result<StatusListener, Failure> {
+    let listener = StatusListener::bind(address)
+        .await
+        .map_err(|source| Failure::Listen { address, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| Failure::Listen { address, source })?;
+    tracing::info!(address = %bound, "status listener on http://{bound}/ (/status, /metrics)");
+    Ok(listener)
 }
 
 async fn plan(config: Config, key: TsigKey) -> Result<(), Failure> {
