@@ -7,6 +7,8 @@
 //! sync, 1 not, 2 no usable answer from the agent.
 
 mod failure;
+mod status;
+mod status_table;
 
 use std::cell::{Cell, OnceCell};
 use std::net::SocketAddr;
@@ -59,6 +61,15 @@ pub enum Command {
     CheckConfig,
     /// Run one round of checks, read DNS, and print the decision and the UPDATE that would be sent (sends nothing).
     Plan,
+    /// Ask the running agent for its status and print it; exit 0 when every record is in sync without alarms, 1 otherwise, 2 when the agent cannot be reached.
+    Status {
+        /// The agent's listener, e.g. http://127.0.0.1:9153 (default: http.listen from the configuration).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Print the agent's JSON as it is.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Parses the command line, runs the command, and returns the exit code.
@@ -89,6 +100,17 @@ fn report(failure: &Failure, format: LogFormat) {
 
 fn execute(cli: Cli) -> Result<(), Failure> {
     logging::init(&cli.log_level, cli.log_format).map_err(Failure::Usage)?;
+    if let Command::Status { url, json } = &cli.command {
+        let url = match url {
+            Some(url) => url.clone(),
+            // The key is not needed to ask the agent, so it is not loaded.
+            None => {
+                let config = config::load(&cli.config, &|_| Ok(())).map_err(Failure::Config)?;
+                status::url_from_config(config.http.as_ref())?
+            }
+        };
+        return run_async(|| status::status(&url, *json));
+    }
     let (config, key) = load(&cli.config)?;
     match cli.command {
         Command::CheckConfig => {
@@ -111,6 +133,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             Agent::prepare(&config, &TlsContexts::new())?;
             run_async(|| plan(config, key))
         }
+        Command::Status { .. } => unreachable!("answered above"),
     }
 }
 
