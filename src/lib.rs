@@ -16,12 +16,15 @@
 //! 6. [`snapshot`]: what the agent knows at one moment, immutable, for status;
 //!    [`event`]: what it did or saw that an operator must be told, which
 //!    [`notify`] delivers to webhooks and a command.
-//! 7. [`agent`] runs it all: one prober per address and one coordinator that
+//! 7. [`http`] serves the latest snapshot, read-only: an HTML page,
+//!    `/status` (JSON) and `/metrics` (Prometheus).
+//! 8. [`agent`] runs it all: one prober per address and one coordinator that
 //!    owns the engine, talks to the nameserver and publishes snapshots.
 //!    [`plan`] is the one-shot variant that sends nothing; [`preflight`]
 //!    proves the key, clock, primary, policy and targets without changing DNS.
-//! 8. [`cli`] is the edge: arguments, logging ([`logging`]), the open-file
-//!    limit ([`open_files`]), signals ([`shutdown`]), errors and exit codes.
+//! 9. [`cli`] is the edge: arguments, logging ([`logging`]), the open-file
+//!    limit ([`open_files`]), signals ([`shutdown`]), errors and exit codes; it
+//!    wires the listener to the agent's snapshots.
 
 pub mod agent;
 pub mod check;
@@ -30,6 +33,7 @@ pub mod config;
 pub mod dns;
 pub mod engine;
 pub mod event;
+pub mod http;
 pub mod logging;
 pub mod notify;
 pub mod open_files;

@@ -1,7 +1,7 @@
 //! Each documented exit code of the real binary, and each fatal error
 //! printed exactly once: 0 success, 1 failure at run time, 2 invalid command
 //! line or configuration, 3 the TSIG key cannot be loaded, 4 a check cannot
-//! be prepared.
+//! be prepared, 5 the status listener cannot be bound.
 
 mod support;
 
@@ -153,4 +153,25 @@ fn one_when_the_nameserver_cannot_be_reached_at_run_time() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = stderr(&output);
     assert_eq!(lines_with(&text, "connection refused"), 1, "{text}");
+}
+
+#[test]
+fn five_when_the_status_listener_cannot_be_bound() {
+    let setup = Setup::new();
+    let config = setup.config("127.0.0.1:53", &setup.key(), "{ type: tcp, port: 80 }");
+    // Held for the whole test, so the agent cannot have the port.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap();
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("http:\n  listen: {address}\n"));
+    std::fs::write(&config, text).unwrap();
+    let output = dnsfailover(&["run"], &config);
+    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert_eq!(
+        lines_with(&text, &format!("cannot listen on {address} (http.listen)")),
+        1,
+        "{text}"
+    );
+    assert!(!text.contains("started"), "no check started: {text}");
 }

@@ -166,6 +166,11 @@ impl<N: Nameserver> Coordinator<N> {
         self
     }
 
+    /// The engine it owns, to read the schedule before it runs.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// A receiver of the snapshots this coordinator publishes.
     pub fn snapshots(&self) -> watch::Receiver<Arc<Snapshot>> {
         self.status.subscribe()

@@ -76,6 +76,7 @@ fn config(records: Vec<Record>) -> Config {
             timeout: Duration::from_secs(2),
         },
         records,
+        http: None,
         notify: crate::config::Notify::default(),
     }
 }

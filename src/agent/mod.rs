@@ -30,6 +30,7 @@ use crate::check::{CheckSetupError, Checker, TlsContexts};
 use crate::config::Config;
 use crate::engine::{AddressKey, Engine, TargetId};
 use crate::notify::EventSink;
+use crate::snapshot::Snapshot;
 
 /// Probe events that may wait for the coordinator before probers block.
 const EVENT_QUEUE: usize = 4096;
@@ -93,7 +94,9 @@ impl Agent {
     /// requests in flight are finished before this returns. `label` names
     /// the nameserver in logs and snapshots; events go to `sink`; each item
     /// of `reloads` is applied as it comes (or, when it is a problem, logged
-    /// while the running configuration stays).
+    /// while the running configuration stays). Before any check starts,
+    /// `observe` gets a receiver of the snapshots the agent will publish
+    /// (e.g. to serve them over HTTP).
     pub async fn run<N: Nameserver>(
         self,
         nameserver: N,
@@ -101,15 +104,22 @@ impl Agent {
         sink: EventSink,
         mut reloads: mpsc::Receiver<Reload<N>>,
         shutdown: watch::Receiver<bool>,
+        observe: impl FnOnce(watch::Receiver<Arc<Snapshot>>),
     ) {
+        let coordinator = Coordinator::new(self.engine, nameserver, label.clone(), clock::now())
+            .with_events(sink, host_name());
+        observe(coordinator.snapshots());
         let (events, receiver) = mpsc::channel(EVENT_QUEUE);
         let mut probers = Probers::new(events, shutdown.clone());
         for (id, checker) in self.checkers {
-            if let Some(due) = self.engine.next_due(id) {
+            if let Some(due) = coordinator.engine().next_due(id) {
                 probers.start(id, checker, due);
             }
         }
-        let (records, addresses) = (self.engine.records().len(), self.engine.target_count());
+        let (records, addresses) = (
+            coordinator.engine().records().len(),
+            coordinator.engine().target_count(),
+        );
         tracing::info!(
             records,
             addresses,
@@ -118,11 +128,8 @@ impl Agent {
         );
         let (control, control_receiver) = mpsc::channel(1);
         // A task of its own: a reload waits for the coordinator's answer.
-        let mut coordinator = tokio::spawn(
-            Coordinator::new(self.engine, nameserver, label, clock::now())
-                .with_events(sink, host_name())
-                .run_with_control(receiver, control_receiver, shutdown),
-        );
+        let mut coordinator =
+            tokio::spawn(coordinator.run_with_control(receiver, control_receiver, shutdown));
         loop {
             tokio::select! {
                 ended = &mut coordinator => {

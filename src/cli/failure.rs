@@ -24,14 +24,30 @@ pub enum Failure {
     /// A notification destination cannot be prepared (e.g. its `tls_ca_file`).
     #[error("cannot prepare the notifications: {0}")]
     Notify(#[from] NotifySetupError),
+    /// The status listener (`http.listen`) cannot be bound, e.g. the port is taken.
+    #[error("cannot listen on {address} (http.listen): {source}")]
+    Listen {
+        /// The configured address.
+        address: std::net::SocketAddr,
+        /// Why binding failed.
+        source: std::io::Error,
+    },
+    /// `status`: the agent answered, and some record is out of sync or has an alarm.
+    #[error("{0}")]
+    NotInSync(String),
+    /// `status`: no agent answered at the address, or it answered garbage.
+    #[error("{0}")]
+    Unreachable(String),
     /// Something failed at run time (signals, the runtime, the nameserver for `plan`).
     #[error("{0}")]
     Runtime(String),
 }
 
 impl Failure {
-    /// The process exit code: 1 run time, 2 command line or configuration,
-    /// 3 TSIG key, 4 checks or notifications.
+    /// The process exit code: 1 run time (for `status`: not in sync),
+    /// 2 command line or configuration (for `status`: no usable answer),
+    /// 3 TSIG key, 4 checks or notifications, 5 the status listener cannot
+    /// be bound.
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.code())
     }
@@ -39,10 +55,11 @@ impl Failure {
     /// The exit code as a number.
     pub fn code(&self) -> u8 {
         match self {
-            Failure::Runtime(_) => 1,
-            Failure::Usage(_) | Failure::Config(_) => 2,
+            Failure::Runtime(_) | Failure::NotInSync(_) => 1,
+            Failure::Usage(_) | Failure::Config(_) | Failure::Unreachable(_) => 2,
             Failure::Key(_) => 3,
             Failure::Checks(_) | Failure::Notify(_) => 4,
+            Failure::Listen { .. } => 5,
         }
     }
 

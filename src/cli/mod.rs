@@ -1,12 +1,17 @@
-//! The command line: `dnsfailover [--config FILE] run | check-config | plan`.
+//! The command line: `dnsfailover [--config FILE] run | check-config | plan | status`.
 //!
 //! Exit codes: 0 success; 1 failure at run time; 2 the command line or the
 //! configuration is invalid; 3 the TSIG key cannot be loaded; 4 a check
-//! cannot be prepared (e.g. an unreadable `tls_ca_file`).
+//! cannot be prepared (e.g. an unreadable `tls_ca_file`); 5 the status
+//! listener (`http.listen`) cannot be bound. `status` has its own: 0 all in
+//! sync, 1 not, 2 no usable answer from the agent.
 
 mod failure;
+mod status;
+mod status_table;
 
 use std::cell::{Cell, OnceCell};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -19,13 +24,15 @@ use crate::agent::Agent;
 use crate::check::TlsContexts;
 use crate::config::{self, Config, ConfigError, DEFAULT_CONFIG_PATH};
 use crate::dns::{Client, TsigKey};
+use crate::http::StatusListener;
 use crate::logging::{self, LogFormat};
 use crate::notify::Notifier;
 use crate::open_files;
 
 /// What `--help` adds after the options.
 const EXIT_CODES: &str = "Exit codes: 0 success, 1 failure at run time, 2 invalid command line or \
-configuration, 3 the TSIG key cannot be loaded, 4 a check cannot be prepared.";
+configuration, 3 the TSIG key cannot be loaded, 4 a check cannot be prepared, 5 the status listener cannot be bound. \
+`status`: 0 every record in sync without alarms, 1 not, 2 the agent cannot be reached or answers garbage.";
 
 /// DNS failover for your own BIND or Knot: health checks, then TSIG-signed
 /// RFC 2136 updates of the A/AAAA records.
@@ -61,6 +68,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Ask the running agent for its status and print it; exit 0 when every record is in sync without alarms, 1 otherwise, 2 when the agent cannot be reached.
+    Status {
+        /// The agent's listener, e.g. http://127.0.0.1:9153 (default: http.listen from the configuration).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Print the agent's JSON as it is.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Parses the command line, runs the command, and returns the exit code.
@@ -91,6 +107,17 @@ fn report(failure: &Failure, format: LogFormat) {
 
 fn execute(cli: Cli) -> Result<(), Failure> {
     logging::init(&cli.log_level, cli.log_format).map_err(Failure::Usage)?;
+    if let Command::Status { url, json } = &cli.command {
+        let url = match url {
+            Some(url) => url.clone(),
+            // The key is not needed to ask the agent, so it is not loaded.
+            None => {
+                let config = config::load(&cli.config, &|_| Ok(())).map_err(Failure::Config)?;
+                status::url_from_config(config.http.as_ref())?
+            }
+        };
+        return run_async(|| status::status(&url, *json));
+    }
     let (config, key) = load(&cli.config)?;
     match cli.command {
         Command::CheckConfig => {
@@ -121,6 +148,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             Agent::prepare(&config, &TlsContexts::new())?;
             run_async(|| plan(config, key))
         }
+        Command::Status { .. } => unreachable!("answered above"),
     }
 }
 
@@ -251,9 +279,25 @@ async fn run(
         .map_err(|error| Failure::Runtime(format!("cannot watch signals: {error}")))?;
     let reloads = reload_requests(path)?;
     let label = client.server().to_string();
+    let listener = match &config.http {
+        Some(http) => Some(bind_status_listener(http.listen).await?),
+        None => None,
+    };
+    let mut server = None;
+    let serve_shutdown = shutdown.clone();
     let (events, delivery) = notifier.start();
-    agent.run(client, label, events, reloads, shutdown).await;
+    agent
+        .run(client, label, events, reloads, shutdown, |snapshots| {
+            server =
+                listener.map(|listener| tokio::spawn(listener.serve(snapshots, serve_shutdown)));
+        })
+        .await;
     delivery.finish(NOTIFY_GRACE).await;
+    if let Some(server) = server {
+        if let Err(error) = server.await {
+            tracing::error!("the status listener failed: {error}");
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -280,6 +324,19 @@ async fn preflight(config: Config, key: TsigKey, json: bool) -> Result<(), Failu
             "preflight: {failed} check(s) failed"
         )))
     }
+}
+
+/// Binds the status listener before any check starts, so that a taken port
+/// stops the agent at once with its own exit code.
+async fn bind_status_listener(address: SocketAddr) -> Result<StatusListener, Failure> {
+    let listener = StatusListener::bind(address)
+        .await
+        .map_err(|source| Failure::Listen { address, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| Failure::Listen { address, source })?;
+    tracing::info!(address = %bound, "status listener on http://{bound}/ (/status, /metrics)");
+    Ok(listener)
 }
 
 async fn plan(config: Config, key: TsigKey) -> Result<(), Failure> {

@@ -1,7 +1,8 @@
-//! The whole file: `nameserver:`, `defaults:` and `records:`.
+//! The whole file: `nameserver:`, `defaults:`, `records:` and `http:`.
 
 use std::collections::HashMap;
 
+use super::http::read_http;
 use super::nameserver::read_nameserver;
 use super::node::{Node, Position, Value};
 use super::notify::read_notify;
@@ -14,7 +15,7 @@ use super::Config;
 use crate::vocabulary::KeySource;
 
 /// Top-level keys of the file.
-pub(super) const TOP_KEYS: &[&str] = &["nameserver", "defaults", "records", "notify"];
+pub(super) const TOP_KEYS: &[&str] = &["nameserver", "defaults", "records", "http", "notify"];
 
 /// Validates the document, reporting every problem; `None` when there is any.
 pub(super) fn read_config(
@@ -44,6 +45,9 @@ pub(super) fn read_config(
         },
     };
     let records = read_records(&table, &defaults, report);
+    let http = table
+        .get("http")
+        .map(|node| read_http(node, "http", report));
     let notify = match table.get("notify") {
         None => Some(super::Notify {
             queue: super::DEFAULT_QUEUE,
@@ -54,6 +58,7 @@ pub(super) fn read_config(
     Some(Config {
         nameserver: nameserver?,
         records: records?,
+        http: http.map_or(Some(None), |read| read.map(Some))?,
         notify: notify?,
     })
 }

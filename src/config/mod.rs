@@ -15,6 +15,7 @@
 
 mod check;
 mod document;
+mod http;
 mod model;
 mod nameserver;
 mod node;
@@ -34,6 +35,7 @@ use std::path::Path;
 use crate::vocabulary::KeySource;
 
 pub use check::{DEFAULT_EXPECT_STATUS, DEFAULT_HTTPS_PORT, DEFAULT_HTTP_PATH, DEFAULT_HTTP_PORT};
+pub use http::DEFAULT_HTTP_ADDRESS;
 pub use model::*;
 pub use nameserver::{DEFAULT_DNS_PORT, DEFAULT_NAMESERVER_TIMEOUT};
 pub use notify::{

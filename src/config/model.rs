@@ -19,6 +19,8 @@ pub struct Config {
     pub nameserver: Nameserver,
     /// The failover records, in file order.
     pub records: Vec<Record>,
+    /// The read-only status listener; `None` (no `http:` section) means off.
+    pub http: Option<HttpListener>,
     /// Where events are delivered besides the log (nowhere when absent).
     pub notify: super::Notify,
 }
@@ -45,6 +47,15 @@ pub struct Nameserver {
     pub transport: Transport,
     /// Time allowed for one request to the nameserver.
     pub timeout: Duration,
+}
+
+/// Where the read-only HTTP listener (`/`, `/status`, `/metrics`) binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpListener {
+    /// Address and port; port 0 lets the system pick one.
+    pub listen: SocketAddr,
+    /// Whether a non-loopback `listen` address was allowed explicitly.
+    pub allow_remote: bool,
 }
 
 /// One name whose A/AAAA RRsets follow the health of its servers.

@@ -88,6 +88,7 @@ fn the_issue_example_becomes_exactly_this_config() {
             when_all_down: AllDownPolicy::Keep,
             takeover: false,
         }],
+        http: None,
         notify: Notify {
             queue: DEFAULT_QUEUE,
             ..Notify::default()
@@ -268,6 +269,7 @@ const EVERY_TABLE: &str = "\
 nameserver: { address: 127.0.0.1, key: { name: k, algorithm: hmac-sha256, secret_file: /s{nameserver.key} }{nameserver} }
 defaults: { check: { type: https{defaults.check} }{defaults} }
 records: [ { name: www.example.test, check: { type: https{records[0].check} }, servers: [ { name: w, addresses: [192.0.2.1]{records[0].servers[0]} } ]{records[0]} } ]
+http: { listen: 9153{http} }
 notify: { webhooks: [ { url: \"http://127.0.0.1:9/h\"{notify.webhooks[0]} } ], command: { run: [/bin/true]{notify.command} }{notify} }
 {}
 ";
@@ -282,6 +284,7 @@ const TABLE_PATHS: &[&str] = &[
     "records[0]",
     "records[0].check",
     "records[0].servers[0]",
+    "http",
     "notify",
     "notify.webhooks[0]",
     "notify.command",
@@ -406,7 +409,7 @@ fn problems_come_in_file_order() {
 #[test]
 fn the_annotated_example_mentions_every_key_of_every_table() {
     let record_keys = record::record_keys();
-    let tables: [(&str, &[&str]); 7] = [
+    let tables: [(&str, &[&str]); 8] = [
         ("top level", document::TOP_KEYS),
         ("nameserver", nameserver::NAMESERVER_KEYS),
         ("nameserver.key", nameserver::INLINE_KEY_KEYS),
@@ -414,6 +417,7 @@ fn the_annotated_example_mentions_every_key_of_every_table() {
         ("check", check::CHECK_KEYS),
         ("record", &record_keys),
         ("server", record::SERVER_KEYS),
+        ("http", http::HTTP_KEYS),
     ];
     for (table, keys) in tables {
         for key in keys {
@@ -479,4 +483,98 @@ fn every_problem_stays_on_one_line() {
         error.to_string().contains("bad key\\nsecond line"),
         "{error}"
     );
+}
+
+/// A valid file whose `http:` section is `section`.
+fn with_http(section: &str) -> String {
+    format!(
+        "{NAMESERVER}records: [ {{ name: www.example.test, check: {{ type: tcp, port: 80 }}, \
+         servers: [ {{ name: w, addresses: [192.0.2.1] }} ] }} ]\nhttp: {section}\n"
+    )
+}
+
+#[test]
+fn the_http_listener_is_off_without_an_http_section() {
+    assert_eq!(parse_ok(ISSUE_EXAMPLE).http, None);
+}
+
+#[test]
+fn http_listen_takes_a_bare_port_an_ipv4_and_an_ipv6_address() {
+    let cases = [
+        ("{ listen: 9153 }", "127.0.0.1:9153", false),
+        ("{ listen: 0 }", "127.0.0.1:0", false),
+        ("{ listen: 127.0.0.5:80 }", "127.0.0.5:80", false),
+        ("{ listen: \"[::1]:9153\" }", "[::1]:9153", false),
+        (
+            "{ listen: 192.0.2.1:9153, allow_remote: true }",
+            "192.0.2.1:9153",
+            true,
+        ),
+        (
+            "{ listen: \"[::]:9153\", allow_remote: true }",
+            "[::]:9153",
+            true,
+        ),
+    ];
+    for (section, listen, allow_remote) in cases {
+        let http = parse_ok(&with_http(section)).http.expect(section);
+        assert_eq!(
+            http.listen,
+            listen.parse::<SocketAddr>().unwrap(),
+            "{section}"
+        );
+        assert_eq!(http.allow_remote, allow_remote, "{section}");
+    }
+}
+
+#[test]
+fn http_sections_that_are_refused_say_why_at_the_field() {
+    let cases = [
+        (
+            "{ listen: 0.0.0.0:9153 }",
+            "http.listen",
+            "set allow_remote: true",
+        ),
+        (
+            "{ listen: 192.0.2.1:9153, allow_remote: false }",
+            "http.listen",
+            "not a loopback address",
+        ),
+        (
+            "{ listen: \"[2001:db8::1]:9153\" }",
+            "http.listen",
+            "no authentication",
+        ),
+        ("{ listen: 127.0.0.1 }", "http.listen", "has no port"),
+        ("{ listen: \"9153\" }", "http.listen", "without quotes"),
+        ("{ listen: 70000 }", "http.listen", "between 0 and 65535"),
+        (
+            "{ listen: localhost:9153 }",
+            "http.listen",
+            "not an address with a port",
+        ),
+        (
+            "{ listen: [9153] }",
+            "http.listen",
+            "expected IP:PORT or a port",
+        ),
+        (
+            "{ listen: 9153, allow_remote: yes }",
+            "http.allow_remote",
+            "expected true or false",
+        ),
+        ("{ allow_remote: true }", "http.listen", "missing;"),
+        ("9153", "http", "expected a mapping"),
+    ];
+    for (section, field, reason) in cases {
+        let found = problems(&with_http(section));
+        assert_eq!(found.len(), 1, "{section}: {found:?}");
+        assert_eq!(found[0].field, field, "{section}");
+        assert!(
+            found[0].message.contains(reason),
+            "{section}: {}",
+            found[0].message
+        );
+        assert_eq!(found[0].line, 3, "{section}");
+    }
 }

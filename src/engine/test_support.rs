@@ -66,6 +66,7 @@ pub fn config(records: Vec<Record>) -> Config {
             timeout: Duration::from_secs(3),
         },
         records,
+        http: None,
         notify: crate::config::Notify::default(),
     }
 }

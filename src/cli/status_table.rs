@@ -1,0 +1,115 @@
+//! The readable form of a status for `dnsfailover status`: one table of
+//! records and families, then one of addresses.
+
+use std::fmt::Write;
+use std::net::IpAddr;
+
+use crate::snapshot::{PublishedState, Snapshot};
+
+/// The tables for `snapshot`.
+pub fn render(snapshot: &Snapshot) -> String {
+    let mut families = vec![row(&[
+        "RECORD",
+        "FAMILY",
+        "PUBLISHED",
+        "DESIRED",
+        "IN SYNC",
+        "ALARMS",
+    ])];
+    let mut addresses = vec![row(&[
+        "RECORD",
+        "SERVER",
+        "ADDRESS",
+        "STATE",
+        "SINCE",
+        "LAST RESULT",
+    ])];
+    for record in &snapshot.records {
+        let alarms: Vec<&str> = record.alarms.iter().map(|a| a.kind.as_str()).collect();
+        let alarms = if alarms.is_empty() {
+            "-".to_owned()
+        } else {
+            alarms.join(",")
+        };
+        for family in &record.families {
+            let published = match family.published.state {
+                PublishedState::Unread => "unread".to_owned(),
+                PublishedState::Absent => "absent".to_owned(),
+                PublishedState::Present => with_server(
+                    family.published.server.as_deref(),
+                    &family.published.addresses,
+                ),
+            };
+            let desired = with_server(family.desired.server.as_deref(), &family.desired.addresses);
+            let in_sync = if family.in_sync { "yes" } else { "no" };
+            families.push(vec![
+                record.name.clone(),
+                family.family.to_string(),
+                published,
+                desired,
+                in_sync.to_owned(),
+                alarms.clone(),
+            ]);
+        }
+        for server in &record.servers {
+            for address in &server.addresses {
+                let last = address.last_check.as_ref().map_or("-".to_owned(), |check| {
+                    let verdict = if check.passed { "passed" } else { "failed" };
+                    format!("{verdict}: {}", check.detail)
+                });
+                addresses.push(vec![
+                    record.name.clone(),
+                    server.name.clone(),
+                    address.address.to_string(),
+                    address.health.as_str().to_owned(),
+                    address.since.to_string(),
+                    last,
+                ]);
+            }
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "nameserver {}, as of {}\n",
+        snapshot.nameserver, snapshot.taken_at
+    );
+    out.push_str(&table(&families));
+    out.push('\n');
+    out.push_str(&table(&addresses));
+    out
+}
+
+/// `web1 192.0.2.1,192.0.2.2`, or `-` when there is nothing.
+fn with_server(server: Option<&str>, addresses: &[IpAddr]) -> String {
+    let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+    match (server, list.is_empty()) {
+        (_, true) => "-".to_owned(),
+        (Some(server), false) => format!("{server} {}", list.join(",")),
+        (None, false) => format!("? {}", list.join(",")),
+    }
+}
+
+fn row(cells: &[&str]) -> Vec<String> {
+    cells.iter().map(|cell| (*cell).to_owned()).collect()
+}
+
+/// Columns padded to their widest cell; control characters shown escaped.
+fn table(rows: &[Vec<String>]) -> String {
+    let clean = |cell: &String| cell.escape_debug().to_string();
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(clean).collect()).collect();
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (cell, width) in row.iter().zip(&widths) {
+            let _ = write!(line, "{cell:<width$}  ");
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

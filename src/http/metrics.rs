@@ -1,0 +1,238 @@
+//! `/metrics`: Prometheus text exposition (format 0.0.4), encoded from the
+//! snapshot at scrape time by a [`Collector`], so that the metrics can never
+//! disagree with `/status`.
+//!
+//! Labels are bounded by the configuration: record names, server names,
+//! addresses, the two families, and fixed words (states, results, alarm
+//! kinds). Times are Unix seconds; counters end in `_total`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use hyper::{Response, StatusCode};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    prometheus_text, DescriptorEncoder, EncodeGaugeValue, EncodeMetric,
+};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+use super::{ok, plain, Body};
+use crate::snapshot::{AlarmKind, HealthState, RecordStatus, Snapshot};
+
+/// The label pairs of one sample.
+type Labels = Vec<(&'static str, String)>;
+
+/// Every alarm kind, so that each has a sample (1 active, 0 not).
+const ALARM_KINDS: [AlarmKind; 3] = [
+    AlarmKind::AllDown,
+    AlarmKind::Conflict,
+    AlarmKind::NameserverFailing,
+];
+/// Every health state, so that each address has one sample per state.
+const HEALTH_STATES: [HealthState; 3] = [HealthState::Up, HealthState::Down, HealthState::Unknown];
+
+/// The metrics answer.
+pub fn respond(snapshot: &Snapshot) -> Response<Body> {
+    match encode(snapshot) {
+        Ok(text) => ok(prometheus_text::CONTENT_TYPE, text),
+        Err(fmt::Error) => {
+            tracing::error!("cannot encode the metrics");
+            plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot encode the metrics\n",
+            )
+        }
+    }
+}
+
+/// The exposition of `snapshot`.
+pub fn encode(snapshot: &Snapshot) -> Result<String, fmt::Error> {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(SnapshotCollector(Arc::new(snapshot.clone()))));
+    let mut text = String::new();
+    prometheus_text::encode(&mut text, &registry)?;
+    Ok(text)
+}
+
+/// Encodes one snapshot's metrics.
+#[derive(Debug)]
+struct SnapshotCollector(Arc<Snapshot>);
+
+impl Collector for SnapshotCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        let snapshot = &self.0;
+        let records = || snapshot.records.iter().map(AsRef::as_ref);
+        let version = vec![("version", snapshot.agent_version.clone())];
+        gauges(
+            &mut encoder,
+            "dnsfailover_build_info",
+            "The running agent's version, as a label; always 1",
+            [(version, 1)],
+        )?;
+        gauges(
+            &mut encoder,
+            "dnsfailover_address_up",
+            "Whether the address passes its checks (1) or is down (0); absent while unknown",
+            records().flat_map(address_up),
+        )?;
+        gauges(
+            &mut encoder,
+            "dnsfailover_address_state",
+            "The address's health: 1 for its current state, 0 for the others",
+            records().flat_map(address_states),
+        )?;
+        counters(
+            &mut encoder,
+            "dnsfailover_checks",
+            "Checks finished since the agent started, summed over the server's addresses",
+            records().flat_map(checks),
+        )?;
+        gauges(
+            &mut encoder,
+            "dnsfailover_record_published",
+            "1 for the server all of whose addresses the primary publishes for the family",
+            records().flat_map(published),
+        )?;
+        gauges(
+            &mut encoder,
+            "dnsfailover_record_in_sync",
+            "Whether the primary publishes what it should for the family (1) or not (0)",
+            records().flat_map(in_sync),
+        )?;
+        gauges(
+            &mut encoder,
+            "dnsfailover_last_update_timestamp_seconds",
+            "When the last UPDATE carrying a change of the record finished, in Unix seconds",
+            records().filter_map(last_update),
+        )?;
+        gauges(
+            &mut encoder,
+            "dnsfailover_alarm",
+            "1 while an alarm of the kind is active for the record, else 0",
+            records().flat_map(alarms),
+        )?;
+        Ok(())
+    }
+}
+
+/// Writes one gauge family: HELP, TYPE and one sample per item.
+fn gauges<V: EncodeGaugeValue + Copy>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    samples: impl IntoIterator<Item = (Labels, V)>,
+) -> Result<(), fmt::Error> {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    for (labels, value) in samples {
+        ConstGauge::new(value).encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+/// Writes one counter family; `name` is given without `_total`, which the
+/// encoder appends.
+fn counters(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    samples: impl IntoIterator<Item = (Labels, u64)>,
+) -> Result<(), fmt::Error> {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (labels, value) in samples {
+        ConstCounter::new(value).encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+/// The `record, server, address` labels of every address of `record`, with its health.
+fn addresses(record: &RecordStatus) -> impl Iterator<Item = (Labels, HealthState)> + '_ {
+    record.servers.iter().flat_map(move |server| {
+        server.addresses.iter().map(move |address| {
+            let labels = vec![
+                ("record", record.name.clone()),
+                ("server", server.name.clone()),
+                ("address", address.address.to_string()),
+            ];
+            (labels, address.health)
+        })
+    })
+}
+
+fn address_up(record: &RecordStatus) -> impl Iterator<Item = (Labels, i64)> + '_ {
+    addresses(record).filter_map(|(labels, health)| match health {
+        HealthState::Up => Some((labels, 1)),
+        HealthState::Down => Some((labels, 0)),
+        HealthState::Unknown => None,
+    })
+}
+
+fn address_states(record: &RecordStatus) -> impl Iterator<Item = (Labels, i64)> + '_ {
+    addresses(record).flat_map(|(labels, health)| {
+        HEALTH_STATES.into_iter().map(move |state| {
+            let mut labels = labels.clone();
+            labels.push(("state", state.as_str().to_owned()));
+            (labels, i64::from(state == health))
+        })
+    })
+}
+
+fn checks(record: &RecordStatus) -> impl Iterator<Item = (Labels, u64)> + '_ {
+    record.servers.iter().flat_map(move |server| {
+        let passed = server.addresses.iter().map(|a| a.checks_passed).sum();
+        let failed = server.addresses.iter().map(|a| a.checks_failed).sum();
+        [("passed", passed), ("failed", failed)]
+            .into_iter()
+            .map(move |(result, count)| {
+                let labels = vec![
+                    ("record", record.name.clone()),
+                    ("server", server.name.clone()),
+                    ("result", result.to_owned()),
+                ];
+                (labels, count)
+            })
+    })
+}
+
+fn published(record: &RecordStatus) -> impl Iterator<Item = (Labels, i64)> + '_ {
+    record.families.iter().filter_map(move |family| {
+        let server = family.published.server.clone()?;
+        let labels = vec![
+            ("record", record.name.clone()),
+            ("family", family.family.to_string()),
+            ("server", server),
+        ];
+        Some((labels, 1))
+    })
+}
+
+fn in_sync(record: &RecordStatus) -> impl Iterator<Item = (Labels, i64)> + '_ {
+    record.families.iter().map(move |family| {
+        let labels = vec![
+            ("record", record.name.clone()),
+            ("family", family.family.to_string()),
+        ];
+        (labels, i64::from(family.in_sync))
+    })
+}
+
+fn last_update(record: &RecordStatus) -> Option<(Labels, f64)> {
+    let update = record.last_update.as_ref()?;
+    Some((
+        vec![("record", record.name.clone())],
+        update.at.unix_seconds(),
+    ))
+}
+
+fn alarms(record: &RecordStatus) -> impl Iterator<Item = (Labels, i64)> + '_ {
+    ALARM_KINDS.into_iter().map(move |kind| {
+        let active = record.alarms.iter().any(|alarm| alarm.kind == kind);
+        let labels = vec![
+            ("record", record.name.clone()),
+            ("kind", kind.as_str().to_owned()),
+        ];
+        (labels, i64::from(active))
+    })
+}

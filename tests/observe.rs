@@ -1,0 +1,349 @@
+//! The status listener of the real binary, watching in-process web servers
+//! and updating a real BIND: `/metrics` parsed as Prometheus text, `/status`
+//! as JSON, the page as HTML, and `dnsfailover status` with its exit codes,
+//! while a failover happens.
+
+#[path = "observe/client.rs"]
+mod client;
+#[path = "observe/exposition.rs"]
+mod exposition;
+mod support;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{
+    wait_until, AgentProcess, Grant, NameServer, ServerKind, TestKey, WebTarget, ZoneSpec,
+};
+
+const WEB1: &str = "127.0.0.2";
+const WEB2: &str = "127.0.0.3";
+const RECORD: &str = "www.example.test.";
+/// Long enough for a loaded 2-core machine.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// BIND serving `www` at web1, two web targets, and the agent's files.
+struct Lab {
+    server: NameServer,
+    web1: WebTarget,
+    web2: WebTarget,
+    dir: tempfile::TempDir,
+}
+
+impl Lab {
+    async fn start() -> Lab {
+        let key = TestKey::generate("agent-key");
+        let zone = ZoneSpec::new("example.test.", 7)
+            .record(&format!("www 15 IN A {WEB1}"))
+            .grant(Grant::Name {
+                key: key.name.clone(),
+                name: "www".into(),
+                types: vec!["A".into(), "AAAA".into()],
+            });
+        let server = NameServer::start(ServerKind::Bind, vec![zone], vec![key.clone()]);
+        let addresses: Vec<IpAddr> = [WEB1, WEB2].iter().map(|a| a.parse().unwrap()).collect();
+        let port = support::common_port(&addresses).await;
+        let web1 = WebTarget::start(SocketAddr::new(addresses[0], port)).await;
+        let web2 = WebTarget::start(SocketAddr::new(addresses[1], port)).await;
+        let dir = tempfile::tempdir().unwrap();
+        key.write_bind_key_file(&dir.path().join("agent.key"));
+        Lab {
+            server,
+            web1,
+            web2,
+            dir,
+        }
+    }
+
+    /// The configuration, with the listener on a port the system picks.
+    fn config(&self) -> PathBuf {
+        let path = self.dir.path().join("dnsfailover.yaml");
+        let text = format!(
+            "nameserver:\n  address: {server}\n  key_file: {key}\n  timeout: 1s\n\
+             defaults:\n  ttl: 15\n  interval: 200ms\n  timeout: 150ms\n  fall: 2\n  rise: 2\n\
+             records:\n  - name: {RECORD}\n    servers:\n\
+             \x20     - {{ name: web1, addresses: [{WEB1}] }}\n\
+             \x20     - {{ name: web2, addresses: [{WEB2}] }}\n\
+             \x20   check: {{ type: tcp, port: {port} }}\n\
+             http:\n  listen: 0\n",
+            server = self.server.addr(),
+            key = self.dir.path().join("agent.key").display(),
+            port = self.web1.address().port(),
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn agent(&self) -> AgentProcess {
+        AgentProcess::start(&self.config(), &self.dir.path().join("agent.log"))
+    }
+}
+
+/// The listener's address, from the line the agent logs once it is bound.
+fn listener_address(agent: &AgentProcess) -> SocketAddr {
+    let marker = "status listener on http://";
+    agent.wait_for_log(marker, 1, DEADLINE);
+    let log = agent.log();
+    let rest = &log[log.find(marker).unwrap() + marker.len()..];
+    rest[..rest.find('/').unwrap()].parse().unwrap()
+}
+
+fn metrics(address: SocketAddr) -> exposition::Exposition {
+    let text = client::get(address, "/metrics");
+    exposition::parse(&text).unwrap_or_else(|why| panic!("{why}\n{text}"))
+}
+
+fn status_json(address: SocketAddr) -> Value {
+    serde_json::from_str(&client::get(address, "/status")).expect("/status is JSON")
+}
+
+fn status_command(url: &str, extra: &[&str]) -> Output {
+    Command::new(support::binary())
+        .args(["status", "--url", url])
+        .args(extra)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+/// Polls the metrics until `ready` holds for them; panics with the last
+/// scrape and the agent's log after [`DEADLINE`].
+fn wait_for_metrics(
+    agent: &AgentProcess,
+    address: SocketAddr,
+    what: &str,
+    ready: impl Fn(&exposition::Exposition) -> bool,
+) {
+    wait_until(
+        DEADLINE,
+        || ready(&metrics(address)),
+        || {
+            let text = client::get(address, "/metrics");
+            format!("{what}; metrics:\n{text}\nagent log:\n{}", agent.log())
+        },
+    );
+}
+
+fn up(metrics: &exposition::Exposition, server: &str, address: &str) -> Option<f64> {
+    metrics.value(
+        "dnsfailover_address_up",
+        &[("record", RECORD), ("server", server), ("address", address)],
+    )
+}
+
+fn published_server(metrics: &exposition::Exposition, server: &str) -> Option<f64> {
+    metrics.value(
+        "dnsfailover_record_published",
+        &[("record", RECORD), ("family", "A"), ("server", server)],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listener_follows_a_failover_and_the_status_command_reports_it() {
+    let mut lab = Lab::start().await;
+    let mut agent = lab.agent();
+    let address = listener_address(&agent);
+    let url = format!("http://{address}");
+
+    // Healthy: web1 published, every address up, in sync, no alarm.
+    wait_for_metrics(&agent, address, "web1 up and published, in sync", |m| {
+        up(m, "web1", WEB1) == Some(1.0)
+            && up(m, "web2", WEB2) == Some(1.0)
+            && published_server(m, "web1") == Some(1.0)
+            && m.value(
+                "dnsfailover_record_in_sync",
+                &[("record", RECORD), ("family", "A")],
+            ) == Some(1.0)
+    });
+    let healthy = metrics(address);
+    for (family, kind) in [
+        ("dnsfailover_build_info", "gauge"),
+        ("dnsfailover_address_up", "gauge"),
+        ("dnsfailover_address_state", "gauge"),
+        ("dnsfailover_checks_total", "counter"),
+        ("dnsfailover_record_published", "gauge"),
+        ("dnsfailover_record_in_sync", "gauge"),
+        ("dnsfailover_last_update_timestamp_seconds", "gauge"),
+        ("dnsfailover_alarm", "gauge"),
+    ] {
+        assert_eq!(
+            healthy.types.get(family).map(String::as_str),
+            Some(kind),
+            "{family}"
+        );
+    }
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        healthy.value("dnsfailover_build_info", &[("version", version)]),
+        Some(1.0)
+    );
+    let passed = [("record", RECORD), ("server", "web1"), ("result", "passed")];
+    assert!(healthy.value("dnsfailover_checks_total", &passed).unwrap() >= 2.0);
+    let state = |state| [("server", "web1"), ("address", WEB1), ("state", state)];
+    assert_eq!(
+        healthy.value("dnsfailover_address_state", &state("up")),
+        Some(1.0)
+    );
+    assert_eq!(
+        healthy.value("dnsfailover_address_state", &state("down")),
+        Some(0.0)
+    );
+    assert_eq!(
+        healthy.value(
+            "dnsfailover_alarm",
+            &[("record", RECORD), ("kind", "all_down")]
+        ),
+        Some(0.0)
+    );
+    let output = status_command(&url, &[]);
+    assert_eq!(output.status.code(), Some(0), "all in sync: {output:?}");
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains(RECORD) && table.contains("web1 127.0.0.2"),
+        "{table}"
+    );
+
+    // web1 dies: its gauge goes to 0 and the record moves to web2.
+    lab.web1.kill();
+    wait_for_metrics(&agent, address, "web1 down, web2 published", |m| {
+        up(m, "web1", WEB1) == Some(0.0)
+            && published_server(m, "web2") == Some(1.0)
+            && published_server(m, "web1").is_none()
+            && m.value(
+                "dnsfailover_record_in_sync",
+                &[("record", RECORD), ("family", "A")],
+            ) == Some(1.0)
+    });
+    assert!(metrics(address)
+        .value(
+            "dnsfailover_last_update_timestamp_seconds",
+            &[("record", RECORD)]
+        )
+        .is_some_and(|at| at > 1.7e9));
+
+    // /status: the known situation, one address down.
+    let json = status_json(address);
+    assert_eq!(json["version"], 1);
+    let record = &json["records"][0];
+    assert_eq!(record["name"], RECORD);
+    assert_eq!(record["alarms"], serde_json::json!([]));
+    let family = &record["families"][0];
+    assert_eq!(family["family"], "A");
+    assert_eq!(family["in_sync"], true);
+    assert_eq!(family["published"]["state"], "present");
+    assert_eq!(family["published"]["server"], "web2");
+    assert_eq!(family["published"]["addresses"], serde_json::json!([WEB2]));
+    assert_eq!(family["desired"]["server"], "web2");
+    let servers = &record["servers"];
+    assert_eq!(servers[0]["name"], "web1");
+    assert_eq!(servers[0]["addresses"][0]["address"], WEB1);
+    assert_eq!(servers[0]["addresses"][0]["health"], "down");
+    assert_eq!(servers[0]["addresses"][0]["last_check"]["passed"], false);
+    assert_eq!(servers[1]["name"], "web2");
+    assert_eq!(servers[1]["addresses"][0]["health"], "up");
+    assert_eq!(record["last_update"]["succeeded"], true);
+
+    // The page names the record, both servers and the down address.
+    let page = client::request(address, "GET", "/").unwrap();
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    for text in [
+        RECORD,
+        "web1",
+        "web2",
+        WEB1,
+        WEB2,
+        "class=\"down\">down<",
+        "http-equiv=\"refresh\"",
+    ] {
+        assert!(
+            page.body.contains(text),
+            "the page lacks {text:?}:\n{}",
+            page.body
+        );
+    }
+    let json_output = status_command(&url, &["--json"]);
+    assert_eq!(json_output.status.code(), Some(0), "{json_output:?}");
+    let printed: Value = serde_json::from_slice(&json_output.stdout).expect("--json prints JSON");
+    assert_eq!(printed["records"][0]["name"], RECORD);
+
+    // Read-only and strict about what it serves.
+    assert_eq!(
+        client::request(address, "GET", "/nope").unwrap().status,
+        404
+    );
+    let post = client::request(address, "POST", "/status").unwrap();
+    assert_eq!(post.status, 405);
+    assert_eq!(post.header("allow"), Some("GET, HEAD"));
+
+    // Both down: an alarm, and the status command says so.
+    lab.web2.kill();
+    wait_for_metrics(&agent, address, "the all_down alarm", |m| {
+        m.value(
+            "dnsfailover_alarm",
+            &[("record", RECORD), ("kind", "all_down")],
+        ) == Some(1.0)
+    });
+    let output = status_command(&url, &[]);
+    assert_eq!(output.status.code(), Some(1), "an alarm: {output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("all_down"));
+
+    // Stopped: nothing listens any more.
+    assert!(agent.terminate().success());
+    let output = status_command(&url, &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "nothing listening: {output:?}"
+    );
+}
+
+#[test]
+fn the_status_command_exits_2_on_an_answer_that_is_no_status() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut request = [0u8; 1024];
+        let _ = stream.read(&mut request);
+        let body = "<html>not the agent</html>";
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    });
+    let output = status_command(&format!("http://{address}"), &[]);
+    server.join().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not an agent's status"));
+}
+
+#[test]
+fn the_status_command_refuses_a_configuration_without_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.yaml");
+    std::fs::write(
+        &config,
+        "nameserver: { address: 127.0.0.1, key_file: /nonexistent }\nrecords: [ { name: www.example.test, \
+         check: { type: tcp, port: 80 }, servers: [ { name: w, addresses: [127.0.0.2] } ] } ]\n",
+    )
+    .unwrap();
+    let output = Command::new(support::binary())
+        .args(["status", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no http: section"));
+}
