@@ -334,6 +334,26 @@ require_agents_running() {
     done
 }
 
+# The agents' status listeners answer on the host's loopback and report every record in
+# sync (checked with the host-built binary's `status` command, when there is one).
+require_status_in_sync() {
+    local binary="$REPO_DIR/target/release/dnsfailover" ports=(9153) port deadline
+    ((${#PROFILE_ARGS[@]} == 0)) || ports+=(9154)
+    [[ -x "$binary" ]] || { log "no target/release/dnsfailover: the status listener is not checked"; return 0; }
+    for port in "${ports[@]}"; do
+        deadline=$(($(now_ms) + 15000))
+        until "$binary" status --url "http://127.0.0.1:$port" >/dev/null 2>&1; do
+            if (($(now_ms) > deadline)); then
+                echo "FAIL: the status listener on 127.0.0.1:$port does not report every record in sync" >&2
+                "$binary" status --url "http://127.0.0.1:$port" >&2 || true
+                return 1
+            fi
+            sleep 0.2
+        done
+        echo "  status listener http://127.0.0.1:$port/: every record in sync"
+    done
+}
+
 test_cleanup() {
     local status=$?
     trap - EXIT INT TERM
@@ -356,6 +376,7 @@ cmd_test() {
     echo "moves of $FAILOVER_NAME (deadline ${MOVE_DEADLINE_S}s each):"
     wait_for_answer "initial: web1" "$WEB1_ANSWER" "$(now_ms)" 30
     require_agents_running
+    require_status_in_sync
     move "stop web1 -> web2" "$WEB2_ANSWER" compose stop web1
     move "start web1 -> web1" "$WEB1_ANSWER" compose start web1
     move "pause web1 -> web2" "$WEB2_ANSWER" compose pause web1
