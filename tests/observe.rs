@@ -3,6 +3,8 @@
 //! as JSON, the page as HTML, and `dnsfailover status` with its exit codes,
 //! while a failover happens.
 
+#[path = "observe/browser.rs"]
+mod browser;
 #[path = "observe/client.rs"]
 mod client;
 #[path = "observe/exposition.rs"]
@@ -267,6 +269,12 @@ async fn the_listener_follows_a_failover_and_the_status_command_reports_it() {
             "the page lacks {text:?}:\n{}",
             page.body
         );
+    }
+    // What a person reads in a real browser: the record, both servers, the
+    // down address with its state, and what DNS publishes and why.
+    let seen = browser::visible_text(&format!("{url}/"));
+    for text in [RECORD, "web1", "web2", WEB1, WEB2, "down", "up"] {
+        assert!(seen.contains(text), "the page shows no {text:?}: {seen}");
     }
     let json_output = status_command(&url, &["--json"]);
     assert_eq!(json_output.status.code(), Some(0), "{json_output:?}");
