@@ -114,6 +114,19 @@ impl Collector for SnapshotCollector {
             "1 while an alarm of the kind is active for the record, else 0",
             records().flat_map(alarms),
         )?;
+        let reload = snapshot.last_reload.as_ref();
+        gauges(
+            &mut encoder,
+            "dnsfailover_config_last_reload_successful",
+            "Whether the last reload (SIGHUP) was applied (1) or refused (0); 1 before any",
+            [(Labels::new(), i64::from(reload.is_none_or(|r| r.succeeded)))],
+        )?;
+        gauges(
+            &mut encoder,
+            "dnsfailover_config_last_reload_timestamp_seconds",
+            "When the last reload was tried, in Unix seconds; absent before any",
+            reload.map(|r| (Labels::new(), r.at.unix_seconds())),
+        )?;
         Ok(())
     }
 }
@@ -235,4 +248,37 @@ fn alarms(record: &RecordStatus) -> impl Iterator<Item = (Labels, i64)> + '_ {
         ];
         (labels, i64::from(active))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{ReloadStatus, Timestamp};
+
+    #[test]
+    fn a_refused_reload_shows_in_the_reload_gauges() {
+        let mut snapshot = Snapshot::empty("127.0.0.1:53", Timestamp::now());
+        let before = encode(&snapshot).unwrap();
+        assert!(
+            before.contains("dnsfailover_config_last_reload_successful 1\n"),
+            "{before}"
+        );
+        let sample = |text: &str| {
+            text.lines()
+                .any(|l| l.starts_with("dnsfailover_config_last_reload_timestamp_seconds "))
+        };
+        assert!(!sample(&before), "no sample before a reload: {before}");
+        snapshot.last_reload = Some(ReloadStatus {
+            at: Timestamp::now(),
+            succeeded: false,
+            problem: Some("f.yaml:1:1: bad".into()),
+        });
+        let after = encode(&snapshot).unwrap();
+        assert!(
+            after.contains("dnsfailover_config_last_reload_successful 0\n"),
+            "{after}"
+        );
+        assert!(after.contains("# TYPE dnsfailover_config_last_reload_timestamp_seconds gauge"));
+        assert!(sample(&after), "{after}");
+    }
 }
