@@ -1,6 +1,7 @@
 //! The real `dnsfailover` binary against real BIND and Knot, watching
 //! in-process web servers on 127.0.0.x. Every outcome is read with `dig`.
 
+#[macro_use]
 mod support;
 
 use std::net::{IpAddr, SocketAddr};
@@ -524,19 +525,6 @@ async fn a_hanging_webhook_does_not_delay_failover(kind: ServerKind) {
         "failover took {with:?} with a hanging webhook, {without:?} without"
     );
     assert!(back < Duration::from_secs(10), "failback took {back:?}");
-}
-
-macro_rules! against_both_servers {
-    ($($scenario:ident),* $(,)?) => {
-        mod bind {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() { super::$scenario(super::ServerKind::Bind).await })*
-        }
-        mod knot {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() { super::$scenario(super::ServerKind::Knot).await })*
-        }
-    };
 }
 
 against_both_servers!(

@@ -1,6 +1,7 @@
 //! `dnsfailover preflight` against real BIND and Knot: a verdict per line,
 //! exit 0 only when nothing fails, and the zone's serial never moves.
 
+#[macro_use]
 mod support;
 
 use std::net::SocketAddr;
@@ -214,19 +215,6 @@ async fn the_clock_skew_is_measured_and_too_much_fails(kind: ServerKind) {
     assert!(clock.detail.contains("clock skew"), "{}", clock.detail);
     assert!(!far.passed());
     assert_eq!(setup.serial(), serial);
-}
-
-macro_rules! against_both_servers {
-    ($($scenario:ident),* $(,)?) => {
-        mod bind {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() { super::$scenario(super::ServerKind::Bind).await })*
-        }
-        mod knot {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() { super::$scenario(super::ServerKind::Knot).await })*
-        }
-    };
 }
 
 against_both_servers!(

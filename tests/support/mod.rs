@@ -14,7 +14,22 @@
 
 // Every integration test binary compiles this module on its own and uses only part of it; the
 // unused rest (items and re-exports) would otherwise warn in each of them.
-#![allow(dead_code, unused_imports)]
+#![allow(dead_code, unused_imports, unused_macros)]
+
+/// Runs each `async fn NAME(kind: ServerKind)` of the test file once against
+/// BIND (`bind::NAME`) and once against Knot (`knot::NAME`).
+macro_rules! against_both_servers {
+    ($($scenario:ident),* $(,)?) => {
+        mod bind {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() { super::$scenario(super::ServerKind::Bind).await })*
+        }
+        mod knot {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() { super::$scenario(super::ServerKind::Knot).await })*
+        }
+    };
+}
 
 mod agent;
 mod config_bind;
