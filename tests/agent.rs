@@ -4,7 +4,7 @@
 #[macro_use]
 mod support;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -12,119 +12,11 @@ use std::time::Duration;
 use base64::Engine;
 
 use support::{
-    wait_until, AgentProcess, Grant, NameServer, ServerKind, TestKey, WebTarget, WebhookMode,
-    WebhookReceiver, ZoneSpec,
+    wait_until, AgentProcess, Lab, ServerKind, TestKey, WebTarget, WebhookMode, WebhookReceiver,
+    MOVE_DEADLINE, WEB1, WEB2,
 };
 
-const WEB1: &str = "127.0.0.2";
-const WEB2: &str = "127.0.0.3";
-/// Long enough for a loaded 2-core machine; the figures that matter are in the benchmarks.
-const MOVE_DEADLINE: Duration = Duration::from_secs(20);
 const SETTLE: &str = "nothing to send";
-
-/// A nameserver, two web targets sharing one port, and the agent's files.
-struct Lab {
-    server: NameServer,
-    key: TestKey,
-    web1: WebTarget,
-    web2: WebTarget,
-    dir: tempfile::TempDir,
-}
-
-impl Lab {
-    /// `www` starts out at `initial` (web1's address unless a test says otherwise).
-    async fn start(kind: ServerKind, initial: &str) -> Lab {
-        let key = TestKey::generate("agent-key");
-        let zone = ZoneSpec::new("example.test.", 7)
-            .record(&format!("www 15 IN A {initial}"))
-            .grant(Grant::Name {
-                key: key.name.clone(),
-                name: "www".into(),
-                types: vec!["A".into(), "AAAA".into()],
-            })
-            .grant(Grant::Name {
-                key: key.name.clone(),
-                name: "api".into(),
-                types: vec!["A".into(), "AAAA".into()],
-            });
-        let server = NameServer::start(kind, vec![zone], vec![key.clone()]);
-        // ::1 too: a test may serve web1's IPv6 side on the same port.
-        let addresses: Vec<IpAddr> = [WEB1, WEB2, "::1"]
-            .iter()
-            .map(|a| a.parse().unwrap())
-            .collect();
-        let port = support::common_port(&addresses).await;
-        let web1 = WebTarget::start(SocketAddr::new(addresses[0], port)).await;
-        let web2 = WebTarget::start(SocketAddr::new(addresses[1], port)).await;
-        let dir = tempfile::tempdir().unwrap();
-        key.write_bind_key_file(&dir.path().join("agent.key"));
-        Lab {
-            server,
-            key,
-            web1,
-            web2,
-            dir,
-        }
-    }
-
-    /// Writes the agent's configuration; `extra` is appended to the record.
-    fn config(&self, check: &str, extra: &str) -> PathBuf {
-        let path = self.dir.path().join("dnsfailover.yaml");
-        let text = format!(
-            "nameserver:\n  address: {server}\n  key_file: {key}\n  timeout: 1s\n\
-             defaults:\n  ttl: 15\n  interval: 200ms\n  timeout: 150ms\n  fall: 2\n  rise: 2\n\
-             records:\n  - name: www.example.test.\n    servers:\n\
-             \x20     - {{ name: web1, addresses: [{web1}] }}\n\
-             \x20     - {{ name: web2, addresses: [{web2}] }}\n\
-             \x20   check: {check}\n{extra}",
-            server = self.server.addr(),
-            key = self.dir.path().join("agent.key").display(),
-            web1 = WEB1,
-            web2 = WEB2,
-            check = check.replace("PORT", &self.web1.address().port().to_string()),
-        );
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn http_config(&self) -> PathBuf {
-        self.http_config_with("")
-    }
-
-    /// The HTTP check's configuration with `extra` at the top level.
-    fn http_config_with(&self, extra: &str) -> PathBuf {
-        self.config(
-            "{ type: http, port: PORT, path: /health, expect_body: ok }",
-            extra,
-        )
-    }
-
-    fn agent(&self, config: &Path) -> AgentProcess {
-        AgentProcess::start(config, &self.dir.path().join("agent.log"))
-    }
-
-    fn www(&self) -> Vec<String> {
-        self.server.query("www.example.test.", "A")
-    }
-
-    fn wait_for_www(&self, agent: &AgentProcess, address: &str) -> Duration {
-        wait_until(
-            MOVE_DEADLINE,
-            || self.www() == [address],
-            || {
-                format!(
-                    "www is {:?}, not {address}; agent log:\n{}",
-                    self.www(),
-                    agent.log()
-                )
-            },
-        )
-    }
-
-    fn serial(&self) -> u32 {
-        self.server.soa_serial("example.test.")
-    }
-}
 
 async fn fails_over_when_the_primary_dies_and_fails_back(kind: ServerKind) {
     let mut lab = Lab::start(kind, WEB1).await;

@@ -11,77 +11,21 @@ mod client;
 mod exposition;
 mod support;
 
-use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::net::SocketAddr;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{
-    wait_until, AgentProcess, Grant, NameServer, ServerKind, TestKey, WebTarget, ZoneSpec,
-};
+use support::{wait_until, AgentProcess, Lab, ServerKind, WEB1, WEB2};
 
-const WEB1: &str = "127.0.0.2";
-const WEB2: &str = "127.0.0.3";
 const RECORD: &str = "www.example.test.";
 /// Long enough for a loaded 2-core machine.
 const DEADLINE: Duration = Duration::from_secs(20);
 
-/// BIND serving `www` at web1, two web targets, and the agent's files.
-struct Lab {
-    server: NameServer,
-    web1: WebTarget,
-    web2: WebTarget,
-    dir: tempfile::TempDir,
-}
-
-impl Lab {
-    async fn start() -> Lab {
-        let key = TestKey::generate("agent-key");
-        let zone = ZoneSpec::new("example.test.", 7)
-            .record(&format!("www 15 IN A {WEB1}"))
-            .grant(Grant::Name {
-                key: key.name.clone(),
-                name: "www".into(),
-                types: vec!["A".into(), "AAAA".into()],
-            });
-        let server = NameServer::start(ServerKind::Bind, vec![zone], vec![key.clone()]);
-        let addresses: Vec<IpAddr> = [WEB1, WEB2].iter().map(|a| a.parse().unwrap()).collect();
-        let port = support::common_port(&addresses).await;
-        let web1 = WebTarget::start(SocketAddr::new(addresses[0], port)).await;
-        let web2 = WebTarget::start(SocketAddr::new(addresses[1], port)).await;
-        let dir = tempfile::tempdir().unwrap();
-        key.write_bind_key_file(&dir.path().join("agent.key"));
-        Lab {
-            server,
-            web1,
-            web2,
-            dir,
-        }
-    }
-
-    /// The configuration, with the listener on a port the system picks.
-    fn config(&self) -> PathBuf {
-        let path = self.dir.path().join("dnsfailover.yaml");
-        let text = format!(
-            "nameserver:\n  address: {server}\n  key_file: {key}\n  timeout: 1s\n\
-             defaults:\n  ttl: 15\n  interval: 200ms\n  timeout: 150ms\n  fall: 2\n  rise: 2\n\
-             records:\n  - name: {RECORD}\n    servers:\n\
-             \x20     - {{ name: web1, addresses: [{WEB1}] }}\n\
-             \x20     - {{ name: web2, addresses: [{WEB2}] }}\n\
-             \x20   check: {{ type: tcp, port: {port} }}\n\
-             http:\n  listen: 0\n",
-            server = self.server.addr(),
-            key = self.dir.path().join("agent.key").display(),
-            port = self.web1.address().port(),
-        );
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn agent(&self) -> AgentProcess {
-        AgentProcess::start(&self.config(), &self.dir.path().join("agent.log"))
-    }
+/// The agent of the shared lab (BIND), with the listener on a port the
+/// system picks.
+fn observed_agent(lab: &Lab) -> AgentProcess {
+    lab.agent(&lab.config("{ type: tcp, port: PORT }", "http:\n  listen: 0\n"))
 }
 
 /// The listener's address, from the line the agent logs once it is bound.
@@ -145,8 +89,8 @@ fn published_server(metrics: &exposition::Exposition, server: &str) -> Option<f6
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_listener_follows_a_failover_and_the_status_command_reports_it() {
-    let mut lab = Lab::start().await;
-    let mut agent = lab.agent();
+    let mut lab = Lab::start(ServerKind::Bind, WEB1).await;
+    let mut agent = observed_agent(&lab);
     let address = listener_address(&agent);
     let url = format!("http://{address}");
 

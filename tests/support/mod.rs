@@ -35,6 +35,7 @@ mod agent;
 mod config_bind;
 mod config_knot;
 mod key;
+mod lab;
 mod oracle;
 mod port;
 mod process;
@@ -46,6 +47,7 @@ mod zone;
 
 pub use agent::{binary, wait_until, AgentProcess};
 pub use key::TestKey;
+pub use lab::{Lab, MOVE_DEADLINE, WEB1, WEB2};
 pub use oracle::{query_at, OracleError};
 pub use port::free_port;
 pub use scripted::{serve_scripted, Handler};
