@@ -199,7 +199,7 @@ async fn check_zone(report: &mut Report, client: &Client, zone: &Name, config: &
 async fn check_record_dns(report: &mut Report, client: &Client, zone: &Name, record: &Record) {
     let mut clock_reported = false;
     for family in Family::ALL {
-        if !manages(record, family) {
+        if !record.manages(family) {
             continue;
         }
         let mut probe = client.probe_policy(zone, &record.name, family).await;
@@ -268,14 +268,6 @@ fn report_skew(report: &mut Report, zone: &Name, server_time: u64, local_time: u
             "the server's TSIG time is {skew} s from ours (TSIG allows 300 s; keep both on NTP)"
         ),
     );
-}
-
-fn manages(record: &Record, family: Family) -> bool {
-    record
-        .servers
-        .iter()
-        .flat_map(|server| &server.addresses)
-        .any(|address| Family::of(address) == family)
 }
 
 /// One check of every address, now.

@@ -182,7 +182,7 @@ fn record_status(
         .collect();
     let families = Family::ALL
         .into_iter()
-        .filter(|family| managed(record, *family))
+        .filter(|family| record.manages(*family))
         .map(|family| family_status(record, state, family))
         .collect();
     RecordStatus {
@@ -213,15 +213,6 @@ fn health_state(health: Health) -> HealthState {
         Health::Up => HealthState::Up,
         Health::Down => HealthState::Down,
     }
-}
-
-/// True when some server of the record has an address of `family`.
-fn managed(record: &Record, family: Family) -> bool {
-    record
-        .servers
-        .iter()
-        .flat_map(|server| &server.addresses)
-        .any(|address| Family::of(address) == family)
 }
 
 fn family_status(record: &Record, state: &RecordState, family: Family) -> FamilyStatus {

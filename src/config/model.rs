@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use hickory_proto::rr::Name;
 
-use crate::vocabulary::{KeySource, Transport};
+use crate::vocabulary::{Family, KeySource, Transport};
 
 /// The whole configuration file, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +80,15 @@ pub struct Record {
 }
 
 impl Record {
+    /// True when some server of the record has an address of `family`: the
+    /// record's RRset of that family is the agent's to manage.
+    pub fn manages(&self, family: Family) -> bool {
+        self.servers
+            .iter()
+            .flat_map(|server| &server.addresses)
+            .any(|address| Family::of(address) == family)
+    }
+
     /// The first server that has every one of `addresses` (`None` for none
     /// or for an empty list).
     pub fn server_owning(&self, addresses: &[IpAddr]) -> Option<&Server> {
