@@ -12,7 +12,7 @@ use crate::check::{Checker, Outcome, TlsContexts};
 use crate::config::{Config, Record};
 use crate::dns::{Client, DnsError, RrsetChange, ZoneUpdate};
 use crate::engine::{decide_record, FamilyDecision, Health};
-use crate::vocabulary::AddressRrset;
+use crate::vocabulary::{AddressList, AddressRrset};
 
 /// Why a plan could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -146,21 +146,17 @@ pub(crate) async fn check_once(
 fn describe(decision: &FamilyDecision, published: Option<&AddressRrset>) -> String {
     let now = published.map_or_else(
         || "nothing".to_string(),
-        |rrset| {
-            let list: Vec<String> = rrset.addresses.iter().map(ToString::to_string).collect();
-            format!("[{}] ttl {}", list.join(", "), rrset.ttl)
-        },
+        |rrset| format!("[{}] ttl {}", AddressList(&rrset.addresses), rrset.ttl),
     );
     match decision {
         FamilyDecision::Unmanaged => "not managed (no server has an address of this family)".into(),
         FamilyDecision::WarmingUp { .. } => format!("undecided; publishes {now}"),
         FamilyDecision::InSync { server } => format!("in sync with {server}: {now}"),
         FamilyDecision::Publish(publish) => {
-            let list: Vec<String> = publish.addresses.iter().map(ToString::to_string).collect();
             format!(
                 "publish {} [{}] ttl {} ({}); publishes {now}",
                 publish.server,
-                list.join(", "),
+                AddressList(&publish.addresses),
                 publish.ttl,
                 publish.reason
             )
@@ -169,10 +165,9 @@ fn describe(decision: &FamilyDecision, published: Option<&AddressRrset>) -> Stri
             format!("every server is down: keeping {now} (when_all_down: keep)")
         }
         FamilyDecision::Conflict { foreign } => {
-            let list: Vec<String> = foreign.iter().map(ToString::to_string).collect();
             format!(
                 "conflict: {now} holds {} which no server has; not overwriting (takeover: false)",
-                list.join(", ")
+                AddressList(foreign)
             )
         }
     }

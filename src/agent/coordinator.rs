@@ -29,7 +29,7 @@ use crate::engine::{AddressKey, CheckResult, Engine, FamilyDecision, PublishReas
 use crate::event::{Event, EventKind};
 use crate::notify::EventSink;
 use crate::snapshot::{Snapshot, Timestamp};
-use crate::vocabulary::{Family, Published};
+use crate::vocabulary::{AddressList, Family, Published};
 
 /// How often every record is read again, to notice edits made behind the
 /// agent's back and answers lost by a restarted nameserver.
@@ -720,8 +720,7 @@ impl<N: Nameserver> Coordinator<N> {
                 );
             }
             Some(ConditionChange::Entered(Condition::Conflict(foreign))) => {
-                let foreign: Vec<String> = foreign.iter().map(ToString::to_string).collect();
-                let reason = format!("the {family} RRset holds {} which no server of this record has: someone else edited it; not overwriting (set takeover: true to let dnsfailover replace it)", foreign.join(", "));
+                let reason = format!("the {family} RRset holds {} which no server of this record has: someone else edited it; not overwriting (set takeover: true to let dnsfailover replace it)", AddressList(&foreign));
                 tracing::error!(record = %name, %family, "{name}: {reason}");
                 self.emit(
                     EventKind::Conflict,
@@ -884,22 +883,9 @@ fn describe_join_error(error: JoinError) -> String {
 /// Logs one applied change; returns the sentence for status.
 fn log_applied(item: &PlannedChange, outcome: &ApplyOutcome) -> String {
     let change = &item.change;
-    let to: Vec<String> = change
-        .desired
-        .addresses
-        .iter()
-        .map(ToString::to_string)
-        .collect();
     let from = change.expected.as_ref().map_or_else(
         || "nothing".to_string(),
-        |rrset| {
-            rrset
-                .addresses
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        },
+        |rrset| AddressList(&rrset.addresses).to_string(),
     );
     let note = match outcome {
         ApplyOutcome::AppliedUnconfirmedAnswer { cause } => {
@@ -911,7 +897,7 @@ fn log_applied(item: &PlannedChange, outcome: &ApplyOutcome) -> String {
         "updated {} {}: {from} -> {} (server {}, ttl {}; {}){note}",
         change.name,
         change.family,
-        to.join(", "),
+        AddressList(&change.desired.addresses),
         item.server,
         change.desired.ttl,
         item.reason

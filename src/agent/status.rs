@@ -23,7 +23,7 @@ use crate::snapshot::{
     FamilyStatus, HealthState, PublishedState, PublishedStatus, RecordStatus, ReloadStatus,
     ServerStatus, Snapshot, UpdateStatus,
 };
-use crate::vocabulary::{AddressRrset, Family};
+use crate::vocabulary::{AddressList, AddressRrset, Family};
 
 /// The most often a new snapshot is published.
 pub const MIN_PUBLISH_INTERVAL: Duration = Duration::from_millis(100);
@@ -290,7 +290,7 @@ fn desired_status(
                 Vec::new(),
                 format!(
                     "waiting for the first verdict on {}",
-                    join_addresses(unknown)
+                    AddressList(unknown)
                 ),
             ),
             false,
@@ -329,20 +329,12 @@ fn desired_status(
                 Vec::new(),
                 format!(
                     "the RRset holds {}, which no server of this record has; left alone (takeover: false)",
-                    join_addresses(foreign)
+                    AddressList(foreign)
                 ),
             ),
             false,
         ),
     }
-}
-
-fn join_addresses(addresses: &[std::net::IpAddr]) -> String {
-    addresses
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The record's alarms: all down and conflicts per family, and a nameserver
@@ -361,7 +353,7 @@ fn alarms(state: &RecordState, clock: &WallClock) -> Vec<Alarm> {
                     AlarmKind::Conflict,
                     format!(
                         "the {family} RRset holds {}, which no server of this record has",
-                        join_addresses(foreign)
+                        AddressList(foreign)
                     ),
                 ),
             };

@@ -12,7 +12,7 @@ use hickory_proto::rr::Name;
 
 use super::transport::TransportError;
 use super::update::InvalidUpdate;
-use crate::vocabulary::{AddressRrset, Family};
+use crate::vocabulary::{AddressList, AddressRrset, Family};
 
 /// One RRset that did not hold what the update expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,10 +220,7 @@ fn more_discarded(more: usize) -> String {
 fn show(rrset: Option<&AddressRrset>) -> String {
     match rrset {
         None => "nothing".to_string(),
-        Some(rrset) => {
-            let addresses: Vec<String> = rrset.addresses.iter().map(ToString::to_string).collect();
-            format!("[{}] ttl {}", addresses.join(", "), rrset.ttl)
-        }
+        Some(rrset) => format!("[{}] ttl {}", AddressList(&rrset.addresses), rrset.ttl),
     }
 }
 

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use crate::vocabulary::AddressList;
+
 /// Why the published RRset differs from the one that should be published.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublishReason {
@@ -48,9 +50,9 @@ impl fmt::Display for PublishReason {
             PublishReason::Takeover { foreign } => {
                 write!(
                     f,
-                    "takeover: replacing addresses not in the configuration: "
-                )?;
-                write_addresses(f, foreign)
+                    "takeover: replacing addresses not in the configuration: {}",
+                    AddressList(foreign)
+                )
             }
             PublishReason::AllDownFirst { server } => write!(
                 f,
@@ -65,17 +67,6 @@ impl fmt::Display for PublishReason {
             ),
         }
     }
-}
-
-/// Writes addresses separated by ", ".
-fn write_addresses(f: &mut fmt::Formatter<'_>, addresses: &[IpAddr]) -> fmt::Result {
-    for (i, address) in addresses.iter().enumerate() {
-        if i > 0 {
-            f.write_str(", ")?;
-        }
-        write!(f, "{address}")?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use hyper::{Response, StatusCode};
 
 use super::{ok, plain, Body};
 use crate::snapshot::{FamilyStatus, HealthState, RecordStatus, Snapshot};
+use crate::vocabulary::AddressList;
 
 /// How often the page reloads itself, in seconds.
 pub const REFRESH_SECONDS: u32 = 5;
@@ -139,10 +140,10 @@ fn render_family(out: &mut String, family: &FamilyStatus) -> fmt::Result {
 
 /// `192.0.2.1, 192.0.2.2 (web1)`.
 fn with_server(addresses: &[IpAddr], server: Option<&str>) -> String {
-    let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+    let list = AddressList(addresses);
     match server {
-        Some(server) => format!("{} ({server})", list.join(", ")),
-        None => format!("{} (no configured server)", list.join(", ")),
+        Some(server) => format!("{list} ({server})"),
+        None => format!("{list} (no configured server)"),
     }
 }
 

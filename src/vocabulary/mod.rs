@@ -3,6 +3,7 @@
 //! A leaf: it imports no other module of the crate, so that `config`,
 //! `check`, `engine` and `dns` can all use it without importing each other.
 
+mod address_list;
 mod algorithm;
 mod family;
 mod key_source;
@@ -10,6 +11,7 @@ mod published;
 mod rrset;
 mod transport;
 
+pub use address_list::AddressList;
 pub use algorithm::{AlgorithmError, TsigAlgorithm};
 pub use family::Family;
 pub use key_source::KeySource;
