@@ -363,7 +363,12 @@ impl<N: Nameserver> Coordinator<N> {
             .unwrap_or_default()
     }
 
+    /// A failed check that changed nothing is logged at debug level only;
+    /// on the hot path, nothing is looked up or copied unless that is on.
     fn log_quiet_failure(&self, target: crate::engine::TargetId) {
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
         if let Some(found) = self.engine.target(target) {
             let detail = self.last_detail(target);
             tracing::debug!(record = %found.record.name, server = found.server, address = %found.address, "check of {} server {} address {} failed: {detail}", found.record.name, found.server, found.address);
