@@ -41,4 +41,5 @@ pub mod plan;
 pub mod preflight;
 pub mod shutdown;
 pub mod snapshot;
+pub mod statistics;
 pub mod vocabulary;

@@ -6,11 +6,13 @@
 //! owner name, addresses by the engine's stable ids.
 
 use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hickory_proto::rr::Name;
+use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::{self, JoinError, JoinSet};
 
@@ -29,6 +31,7 @@ use crate::engine::{AddressKey, CheckResult, Engine, FamilyDecision, PublishReas
 use crate::event::{Event, EventKind};
 use crate::notify::EventSink;
 use crate::snapshot::{Snapshot, Timestamp};
+use crate::statistics::Statistics;
 use crate::vocabulary::{AddressList, Family, Published};
 
 /// How often every record is read again, to notice edits made behind the
@@ -119,6 +122,10 @@ pub struct Coordinator<N: Nameserver> {
     agent: String,
     /// A read or update failed and none has succeeded since.
     nameserver_failing: bool,
+    /// Counts of updates and durations of checks and updates.
+    statistics: Statistics,
+    /// Each checked address's handle into its record's check durations.
+    check_durations: HashMap<TargetId, Histogram>,
 }
 
 impl<N: Nameserver> Coordinator<N> {
@@ -147,6 +154,8 @@ impl<N: Nameserver> Coordinator<N> {
             events: EventSink::none(),
             agent: String::new(),
             nameserver_failing: false,
+            statistics: Statistics::default(),
+            check_durations: HashMap::new(),
         };
         let names: Vec<Name> = coordinator
             .engine
@@ -169,6 +178,12 @@ impl<N: Nameserver> Coordinator<N> {
     /// The engine it owns, to read the schedule before it runs.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The counters and histograms this coordinator records into (clones
+    /// share them).
+    pub fn statistics(&self) -> &Statistics {
+        &self.statistics
     }
 
     /// A receiver of the snapshots this coordinator publishes.
@@ -248,6 +263,7 @@ impl<N: Nameserver> Coordinator<N> {
         self.nameserver = nameserver;
         for name in &changes.records_removed {
             self.records.remove(name);
+            self.statistics.record_removed(&name.to_string());
             self.status.mark(name);
         }
         for name in &changes.records_added {
@@ -280,6 +296,9 @@ impl<N: Nameserver> Coordinator<N> {
             changes.added.len(),
             changes.removed.len(),
         );
+        for id in &changes.removed {
+            self.check_durations.remove(id);
+        }
         self.status.note_reload(true, String::new());
         Applied {
             start: changes
@@ -321,6 +340,7 @@ impl<N: Nameserver> Coordinator<N> {
                     finished,
                 };
                 let passed = result.passed;
+                self.observe_check_duration(target, finished.saturating_duration_since(started));
                 let change = self.engine.observe(target, result);
                 if let Some(change) = change {
                     let detail = self.last_detail(target);
@@ -354,6 +374,19 @@ impl<N: Nameserver> Coordinator<N> {
                 let _ = next_due.send(self.engine.next_due(target));
             }
         }
+    }
+
+    fn observe_check_duration(&mut self, target: TargetId, duration: Duration) {
+        let histogram = match self.check_durations.entry(target) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let Some(key) = self.engine.key(target) else {
+                    return;
+                };
+                entry.insert(self.statistics.check_durations(&key.record.to_string()))
+            }
+        };
+        histogram.observe(duration.as_secs_f64());
     }
 
     fn last_detail(&self, target: crate::engine::TargetId) -> String {
@@ -467,6 +500,7 @@ impl<N: Nameserver> Coordinator<N> {
         now: Instant,
     ) {
         let records: BTreeSet<Name> = planned.iter().map(|p| p.record.clone()).collect();
+        self.count_update(&zone, &result, now.saturating_duration_since(started));
         let report = |succeeded: bool, result: &str, detail: String| UpdateReport {
             at: now,
             duration: now.saturating_duration_since(started),
@@ -550,6 +584,17 @@ impl<N: Nameserver> Coordinator<N> {
                 }
             }
         }
+    }
+
+    /// Counts one finished UPDATE; one that found nothing to send is no UPDATE.
+    fn count_update(&self, zone: &Name, result: &Result<ApplyOutcome, DnsError>, took: Duration) {
+        let label = match result {
+            Ok(ApplyOutcome::Unchanged) => return,
+            Ok(outcome) => result_label::of_outcome(outcome),
+            Err(error) => result_label::of_error(error),
+        };
+        self.statistics
+            .update_finished(&zone.to_string(), label, took.as_secs_f64());
     }
 
     /// Backs off from a record after a failure recorded in its state.

@@ -21,6 +21,7 @@ use crate::config::{
 use crate::engine::TargetId;
 use crate::notify::EventSink;
 use crate::snapshot::{AlarmKind, DesiredState, RecordStatus};
+use crate::statistics::Statistics;
 use crate::vocabulary::{AddressRrset, KeySource, Transport};
 
 const ZONE: &str = "example.test.";
@@ -112,6 +113,7 @@ struct Harness {
     targets: HashMap<(Name, IpAddr), TargetId>,
     task: JoinHandle<()>,
     control: mpsc::Sender<Control<Scripted>>,
+    statistics: Statistics,
 }
 
 impl Harness {
@@ -128,6 +130,7 @@ impl Harness {
         let coordinator = Coordinator::new(engine, server.clone(), "scripted".into(), clock::now())
             .with_events(events, "test-agent".into());
         let snapshots = coordinator.snapshots();
+        let statistics = coordinator.statistics().clone();
         let (events, receiver) = mpsc::channel(super::super::EVENT_QUEUE);
         let (shutdown, shutdown_receiver) = watch::channel(false);
         let (control, control_receiver) = mpsc::channel(1);
@@ -143,6 +146,7 @@ impl Harness {
             targets,
             task,
             control,
+            statistics,
         }
     }
 
@@ -285,6 +289,29 @@ async fn fails_over_and_back_with_one_update_each() {
     let web1 = &read.record(WWW).unwrap().servers[0].addresses[0];
     assert_eq!((web1.checks_passed, web1.checks_failed), (2, 1));
     assert!(web1.last_check.as_ref().is_some_and(|c| c.passed));
+    harness.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn counts_each_update_by_result_and_times_the_checks() {
+    let server = Scripted::new(ZONE);
+    let mut harness = www_on_web1(&server).await;
+    server.state().update_faults = [Fault::Timeout].into();
+    harness.all(&[WWW], false, true).await;
+    harness
+        .wait_for("moved to web2 after a retry", |s| publishes(s, WWW, WEB2))
+        .await;
+    let text = crate::http::metrics::encode(&harness.snapshots.borrow(), &harness.statistics)
+        .expect("encodes");
+    for sample in [
+        r#"dnsfailover_updates_total{zone="example.test.",result="timeout"} 1"#,
+        r#"dnsfailover_updates_total{zone="example.test.",result="NOERROR"} 1"#,
+        r#"dnsfailover_update_duration_seconds_count{zone="example.test."} 2"#,
+        // Two rounds of checks of two addresses.
+        r#"dnsfailover_check_duration_seconds_count{record="www.example.test."} 4"#,
+    ] {
+        assert!(text.contains(sample), "{sample} missing from:\n{text}");
+    }
     harness.stop().await;
 }
 

@@ -31,6 +31,7 @@ use crate::config::Config;
 use crate::engine::{AddressKey, Engine, TargetId};
 use crate::notify::EventSink;
 use crate::snapshot::Snapshot;
+use crate::statistics::Statistics;
 
 /// Probe events that may wait for the coordinator before probers block.
 const EVENT_QUEUE: usize = 4096;
@@ -96,7 +97,7 @@ impl Agent {
     /// of `reloads` is applied as it comes (or, when it is a problem, logged
     /// while the running configuration stays). Before any check starts,
     /// `observe` gets a receiver of the snapshots the agent will publish
-    /// (e.g. to serve them over HTTP).
+    /// and the statistics it will accumulate (e.g. to serve them over HTTP).
     pub async fn run<N: Nameserver>(
         self,
         nameserver: N,
@@ -104,11 +105,11 @@ impl Agent {
         sink: EventSink,
         mut reloads: mpsc::Receiver<Reload<N>>,
         shutdown: watch::Receiver<bool>,
-        observe: impl FnOnce(watch::Receiver<Arc<Snapshot>>),
+        observe: impl FnOnce(watch::Receiver<Arc<Snapshot>>, Statistics),
     ) {
         let coordinator = Coordinator::new(self.engine, nameserver, label.clone(), clock::now())
             .with_events(sink, host_name());
-        observe(coordinator.snapshots());
+        observe(coordinator.snapshots(), coordinator.statistics().clone());
         let (events, receiver) = mpsc::channel(EVENT_QUEUE);
         let mut probers = Probers::new(events, shutdown.clone());
         for (id, checker) in self.checkers {

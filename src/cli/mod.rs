@@ -287,10 +287,18 @@ async fn run(
     let serve_shutdown = shutdown.clone();
     let (events, delivery) = notifier.start();
     agent
-        .run(client, label, events, reloads, shutdown, |snapshots| {
-            server =
-                listener.map(|listener| tokio::spawn(listener.serve(snapshots, serve_shutdown)));
-        })
+        .run(
+            client,
+            label,
+            events,
+            reloads,
+            shutdown,
+            |snapshots, statistics| {
+                server = listener.map(|listener| {
+                    tokio::spawn(listener.serve(snapshots, statistics, serve_shutdown))
+                });
+            },
+        )
         .await;
     delivery.finish(NOTIFY_GRACE).await;
     if let Some(server) = server {

@@ -60,7 +60,13 @@ pub async fn status(url: &str, json: bool) -> Result<(), Failure> {
         ))
     })?;
     if json {
-        print!("{}", String::from_utf8_lossy(&body));
+        // Indented for a person; every field kept, known to this version or not.
+        let value: serde_json::Value = serde_json::from_slice(&body).map_err(|error| {
+            Failure::Unreachable(format!("{uri}: the answer is not JSON: {error}"))
+        })?;
+        let text = serde_json::to_string_pretty(&value)
+            .map_err(|error| Failure::Runtime(format!("cannot write JSON: {error}")))?;
+        println!("{text}");
     } else {
         print!("{}", status_table::render(&snapshot));
     }

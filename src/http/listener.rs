@@ -15,13 +15,14 @@ use std::time::Duration;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::Request;
+use hyper::{Request, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::snapshot::Snapshot;
+use crate::statistics::Statistics;
 
 /// Connections served at once; more wait in the kernel's backlog.
 pub const MAX_CONNECTIONS: usize = 64;
@@ -54,11 +55,13 @@ impl StatusListener {
         self.listener.local_addr()
     }
 
-    /// Serves the snapshots on `snapshots` until `shutdown` turns true, then
-    /// drops the open connections (they only read) and returns.
+    /// Serves the snapshots on `snapshots` and the agent's `statistics` until
+    /// `shutdown` turns true, then drops the open connections (they only
+    /// read) and returns.
     pub async fn serve(
         self,
         snapshots: watch::Receiver<Arc<Snapshot>>,
+        statistics: Statistics,
         mut shutdown: watch::Receiver<bool>,
     ) {
         let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -78,8 +81,9 @@ impl StatusListener {
             match accepted {
                 Ok((stream, peer)) => {
                     let snapshots = snapshots.clone();
+                    let statistics = statistics.clone();
                     connections.spawn(async move {
-                        serve_connection(stream, peer, snapshots).await;
+                        serve_connection(stream, peer, snapshots, statistics).await;
                         drop(permit);
                     });
                 }
@@ -103,11 +107,25 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     snapshots: watch::Receiver<Arc<Snapshot>>,
+    statistics: Statistics,
 ) {
     let service = service_fn(move |request: Request<Incoming>| {
         let snapshot = snapshots.borrow().clone();
-        let response = super::route(request.method(), request.uri().path(), &snapshot);
-        async move { Ok::<_, Infallible>(response) }
+        let statistics = statistics.clone();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        // Encoding thousands of addresses takes milliseconds: off the
+        // runtime's thread, so that no check starts late because of a scrape.
+        let answer = tokio::task::spawn_blocking(move || {
+            super::route(&method, &path, &snapshot, &statistics)
+        });
+        async move {
+            let response = answer.await.unwrap_or_else(|error| {
+                tracing::error!("status listener: answering failed: {error}");
+                super::plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
+            });
+            Ok::<_, Infallible>(response)
+        }
     });
     let mut builder = http1::Builder::new();
     builder

@@ -1,18 +1,20 @@
 //! `/metrics`: Prometheus text exposition (format 0.0.4), encoded from the
-//! snapshot at scrape time by a [`Collector`], so that the metrics can never
-//! disagree with `/status`.
+//! snapshot at scrape time by a [`Collector`], so that the gauges can never
+//! disagree with `/status`; the UPDATE counters and the duration histograms
+//! come from the agent's [`Statistics`].
 //!
 //! Labels are bounded by the configuration: record names, server names,
 //! addresses, the two families, and fixed words (states, results, alarm
 //! kinds). Times are Unix seconds; counters end in `_total`.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use hyper::{Response, StatusCode};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
-    prometheus_text, DescriptorEncoder, EncodeGaugeValue, EncodeMetric,
+    prometheus_text, DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, EncodeMetric,
 };
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -21,9 +23,11 @@ use prometheus_client::registry::Registry;
 
 use super::{ok, plain, Body};
 use crate::snapshot::{AlarmKind, HealthState, RecordStatus, Snapshot};
+use crate::statistics::Statistics;
 
-/// The label pairs of one sample.
-type Labels = Vec<(&'static str, String)>;
+/// The label pairs of one sample, borrowed from the snapshot where they can
+/// be: a scrape of thousands of addresses allocates little.
+type Labels<'a, const N: usize> = [(&'static str, Cow<'a, str>); N];
 
 /// Every alarm kind, so that each has a sample (1 active, 0 not).
 const ALARM_KINDS: [AlarmKind; 3] = [
@@ -35,8 +39,8 @@ const ALARM_KINDS: [AlarmKind; 3] = [
 const HEALTH_STATES: [HealthState; 3] = [HealthState::Up, HealthState::Down, HealthState::Unknown];
 
 /// The metrics answer.
-pub fn respond(snapshot: &Snapshot) -> Response<Body> {
-    match encode(snapshot) {
+pub fn respond(snapshot: &Arc<Snapshot>, statistics: &Statistics) -> Response<Body> {
+    match encode(snapshot, statistics) {
         Ok(text) => ok(prometheus_text::CONTENT_TYPE, text),
         Err(fmt::Error) => {
             tracing::error!("cannot encode the metrics");
@@ -48,10 +52,11 @@ pub fn respond(snapshot: &Snapshot) -> Response<Body> {
     }
 }
 
-/// The exposition of `snapshot`.
-pub fn encode(snapshot: &Snapshot) -> Result<String, fmt::Error> {
+/// The exposition of `snapshot` and `statistics`.
+pub fn encode(snapshot: &Arc<Snapshot>, statistics: &Statistics) -> Result<String, fmt::Error> {
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(SnapshotCollector(Arc::new(snapshot.clone()))));
+    statistics.register(&mut registry);
+    registry.register_collector(Box::new(SnapshotCollector(Arc::clone(snapshot))));
     let mut text = String::new();
     prometheus_text::encode(&mut text, &registry)?;
     Ok(text)
@@ -65,7 +70,7 @@ impl Collector for SnapshotCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
         let snapshot = &self.0;
         let records = || snapshot.records.iter().map(AsRef::as_ref);
-        let version = vec![("version", snapshot.agent_version.clone())];
+        let version = [("version", Cow::Borrowed(snapshot.agent_version.as_str()))];
         gauges(
             &mut encoder,
             "dnsfailover_build_info",
@@ -119,24 +124,27 @@ impl Collector for SnapshotCollector {
             &mut encoder,
             "dnsfailover_config_last_reload_successful",
             "Whether the last reload (SIGHUP) was applied (1) or refused (0); 1 before any",
-            [(Labels::new(), i64::from(reload.is_none_or(|r| r.succeeded)))],
+            [(NO_LABELS, i64::from(reload.is_none_or(|r| r.succeeded)))],
         )?;
         gauges(
             &mut encoder,
             "dnsfailover_config_last_reload_timestamp_seconds",
             "When the last reload was tried, in Unix seconds; absent before any",
-            reload.map(|r| (Labels::new(), r.at.unix_seconds())),
+            reload.map(|r| (NO_LABELS, r.at.unix_seconds())),
         )?;
         Ok(())
     }
 }
 
+/// The labels of a sample without any.
+const NO_LABELS: Labels<'static, 0> = [];
+
 /// Writes one gauge family: HELP, TYPE and one sample per item.
-fn gauges<V: EncodeGaugeValue + Copy>(
+fn gauges<L: EncodeLabelSet, V: EncodeGaugeValue + Copy>(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
-    samples: impl IntoIterator<Item = (Labels, V)>,
+    samples: impl IntoIterator<Item = (L, V)>,
 ) -> Result<(), fmt::Error> {
     let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
     for (labels, value) in samples {
@@ -147,11 +155,11 @@ fn gauges<V: EncodeGaugeValue + Copy>(
 
 /// Writes one counter family; `name` is given without `_total`, which the
 /// encoder appends.
-fn counters(
+fn counters<L: EncodeLabelSet>(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
-    samples: impl IntoIterator<Item = (Labels, u64)>,
+    samples: impl IntoIterator<Item = (L, u64)>,
 ) -> Result<(), fmt::Error> {
     let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
     for (labels, value) in samples {
@@ -161,20 +169,20 @@ fn counters(
 }
 
 /// The `record, server, address` labels of every address of `record`, with its health.
-fn addresses(record: &RecordStatus) -> impl Iterator<Item = (Labels, HealthState)> + '_ {
+fn addresses(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 3>, HealthState)> + '_ {
     record.servers.iter().flat_map(move |server| {
         server.addresses.iter().map(move |address| {
-            let labels = vec![
-                ("record", record.name.clone()),
-                ("server", server.name.clone()),
-                ("address", address.address.to_string()),
+            let labels = [
+                ("record", Cow::Borrowed(record.name.as_str())),
+                ("server", Cow::Borrowed(server.name.as_str())),
+                ("address", Cow::Owned(address.address.to_string())),
             ];
             (labels, address.health)
         })
     })
 }
 
-fn address_up(record: &RecordStatus) -> impl Iterator<Item = (Labels, i64)> + '_ {
+fn address_up(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 3>, i64)> + '_ {
     addresses(record).filter_map(|(labels, health)| match health {
         HealthState::Up => Some((labels, 1)),
         HealthState::Down => Some((labels, 0)),
@@ -182,69 +190,73 @@ fn address_up(record: &RecordStatus) -> impl Iterator<Item = (Labels, i64)> + '_
     })
 }
 
-fn address_states(record: &RecordStatus) -> impl Iterator<Item = (Labels, i64)> + '_ {
-    addresses(record).flat_map(|(labels, health)| {
+fn address_states(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 4>, i64)> + '_ {
+    addresses(record).flat_map(|([record, server, address], health)| {
         HEALTH_STATES.into_iter().map(move |state| {
-            let mut labels = labels.clone();
-            labels.push(("state", state.as_str().to_owned()));
+            let labels = [
+                record.clone(),
+                server.clone(),
+                address.clone(),
+                ("state", Cow::Borrowed(state.as_str())),
+            ];
             (labels, i64::from(state == health))
         })
     })
 }
 
-fn checks(record: &RecordStatus) -> impl Iterator<Item = (Labels, u64)> + '_ {
+fn checks(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 3>, u64)> + '_ {
     record.servers.iter().flat_map(move |server| {
         let passed = server.addresses.iter().map(|a| a.checks_passed).sum();
         let failed = server.addresses.iter().map(|a| a.checks_failed).sum();
         [("passed", passed), ("failed", failed)]
             .into_iter()
             .map(move |(result, count)| {
-                let labels = vec![
-                    ("record", record.name.clone()),
-                    ("server", server.name.clone()),
-                    ("result", result.to_owned()),
+                let labels = [
+                    ("record", Cow::Borrowed(record.name.as_str())),
+                    ("server", Cow::Borrowed(server.name.as_str())),
+                    ("result", Cow::Borrowed(result)),
                 ];
                 (labels, count)
             })
     })
 }
 
-fn published(record: &RecordStatus) -> impl Iterator<Item = (Labels, i64)> + '_ {
+fn published(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 3>, i64)> + '_ {
     record.families.iter().filter_map(move |family| {
-        let server = family.published.server.clone()?;
-        let labels = vec![
-            ("record", record.name.clone()),
-            ("family", family.family.to_string()),
-            ("server", server),
+        let server = family.published.server.as_deref()?;
+        let labels = [
+            ("record", Cow::Borrowed(record.name.as_str())),
+            ("family", Cow::Borrowed(family.family.as_str())),
+            ("server", Cow::Borrowed(server)),
         ];
         Some((labels, 1))
     })
 }
 
-fn in_sync(record: &RecordStatus) -> impl Iterator<Item = (Labels, i64)> + '_ {
+fn in_sync(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 2>, i64)> + '_ {
     record.families.iter().map(move |family| {
-        let labels = vec![
-            ("record", record.name.clone()),
-            ("family", family.family.to_string()),
+        let labels = [
+            ("record", Cow::Borrowed(record.name.as_str())),
+            ("family", Cow::Borrowed(family.family.as_str())),
         ];
         (labels, i64::from(family.in_sync))
     })
 }
 
-fn last_update(record: &RecordStatus) -> Option<(Labels, f64)> {
+fn last_update(record: &RecordStatus) -> Option<(Labels<'_, 1>, f64)> {
     let update = record.last_update.as_ref()?;
     Some((
-        vec![("record", record.name.clone())],
+        [("record", Cow::Borrowed(record.name.as_str()))],
         update.at.unix_seconds(),
     ))
 }
 
-fn alarms(record: &RecordStatus) -> impl Iterator<Item = (Labels, i64)> + '_ {
+fn alarms(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 2>, i64)> + '_ {
     ALARM_KINDS.into_iter().map(move |kind| {
         let active = record.alarms.iter().any(|alarm| alarm.kind == kind);
-        let labels = vec![
-            ("record", record.name.clone()),
-            ("kind", kind.as_str().to_owned()),
+        let labels = [
+            ("record", Cow::Borrowed(record.name.as_str())),
+            ("kind", Cow::Borrowed(kind.as_str())),
         ];
         (labels, i64::from(active))
     })
@@ -258,7 +270,7 @@ mod tests {
     #[test]
     fn a_refused_reload_shows_in_the_reload_gauges() {
         let mut snapshot = Snapshot::empty("127.0.0.1:53", Timestamp::now());
-        let before = encode(&snapshot).unwrap();
+        let before = encode(&Arc::new(snapshot.clone()), &Statistics::default()).unwrap();
         assert!(
             before.contains("dnsfailover_config_last_reload_successful 1\n"),
             "{before}"
@@ -273,7 +285,7 @@ mod tests {
             succeeded: false,
             problem: Some("f.yaml:1:1: bad".into()),
         });
-        let after = encode(&snapshot).unwrap();
+        let after = encode(&Arc::new(snapshot.clone()), &Statistics::default()).unwrap();
         assert!(
             after.contains("dnsfailover_config_last_reload_successful 0\n"),
             "{after}"

@@ -2,7 +2,7 @@
 //! monitoring.
 //!
 //! Every answer is made from the latest [`Snapshot`] on the agent's watch
-//! channel; nothing here can change the agent's state. [`listener`] accepts
+//! channel (and, for the counters and histograms, its [`Statistics`]); nothing here can change the agent's state. [`listener`] accepts
 //! connections and bounds them; [`route`] picks the endpoint, one file each:
 //!
 //! - `/` ([`page`]): an HTML status page that refreshes itself;
@@ -14,6 +14,8 @@ pub mod metrics;
 pub mod page;
 pub mod status;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{self, HeaderValue};
@@ -22,15 +24,21 @@ use hyper::{Method, Response, StatusCode};
 pub use listener::StatusListener;
 
 use crate::snapshot::Snapshot;
+use crate::statistics::Statistics;
 
 /// The body of every answer: made in one piece.
 pub type Body = Full<Bytes>;
 
 /// The answer to `method` on `path` (query string excluded).
-pub fn route(method: &Method, path: &str, snapshot: &Snapshot) -> Response<Body> {
-    let endpoint: fn(&Snapshot) -> Response<Body> = match path {
-        "/" => page::respond,
-        "/status" => status::respond,
+pub fn route(
+    method: &Method,
+    path: &str,
+    snapshot: &Arc<Snapshot>,
+    statistics: &Statistics,
+) -> Response<Body> {
+    let endpoint: fn(&Arc<Snapshot>, &Statistics) -> Response<Body> = match path {
+        "/" => |snapshot, _| page::respond(snapshot),
+        "/status" => |snapshot, _| status::respond(snapshot),
         "/metrics" => metrics::respond,
         _ => {
             return plain(
@@ -49,7 +57,7 @@ pub fn route(method: &Method, path: &str, snapshot: &Snapshot) -> Response<Body>
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
-    endpoint(snapshot)
+    endpoint(snapshot, statistics)
 }
 
 /// A `200 OK` answer of `content_type`, never cached.

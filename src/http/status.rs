@@ -1,4 +1,4 @@
-//! `/status`: the snapshot as JSON (the schema is described in the README;
+//! `/status`: the snapshot as compact JSON (the schema is described in the README;
 //! `version` changes whenever a field changes meaning or disappears).
 
 use hyper::{Response, StatusCode};
@@ -8,7 +8,7 @@ use crate::snapshot::Snapshot;
 
 /// The JSON answer.
 pub fn respond(snapshot: &Snapshot) -> Response<Body> {
-    match serde_json::to_vec_pretty(snapshot) {
+    match serde_json::to_vec(snapshot) {
         Ok(mut json) => {
             json.push(b'\n');
             ok("application/json", json)

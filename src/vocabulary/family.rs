@@ -29,6 +29,14 @@ impl Family {
         }
     }
 
+    /// The record type's name: `A` or `AAAA`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::V4 => "A",
+            Family::V6 => "AAAA",
+        }
+    }
+
     /// The record type that publishes addresses of this family.
     pub fn record_type(self) -> RecordType {
         match self {
@@ -40,9 +48,6 @@ impl Family {
 
 impl fmt::Display for Family {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Family::V4 => "A",
-            Family::V6 => "AAAA",
-        })
+        f.write_str(self.as_str())
     }
 }
