@@ -9,6 +9,7 @@ mod browser;
 mod client;
 #[path = "observe/exposition.rs"]
 mod exposition;
+#[macro_use]
 mod support;
 
 use std::net::SocketAddr;
@@ -19,10 +20,11 @@ use serde_json::Value;
 use support::{wait_until, AgentProcess, Lab, ServerKind, WEB1, WEB2};
 
 const RECORD: &str = "www.example.test.";
+const ZONE: &str = "example.test.";
 /// Long enough for a loaded 2-core machine.
 const DEADLINE: Duration = Duration::from_secs(20);
 
-/// The agent of the shared lab (BIND), with the listener on a port the
+/// The agent of the shared lab, with the listener on a port the
 /// system picks.
 fn observed_agent(lab: &Lab) -> AgentProcess {
     lab.agent(&lab.config("{ type: tcp, port: PORT }", "http:\n  listen: 0\n"))
@@ -87,9 +89,10 @@ fn published_server(metrics: &exposition::Exposition, server: &str) -> Option<f6
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_listener_follows_a_failover_and_the_status_command_reports_it() {
-    let mut lab = Lab::start(ServerKind::Bind, WEB1).await;
+against_both_servers!(the_listener_follows_a_failover_and_the_status_command_reports_it);
+
+async fn the_listener_follows_a_failover_and_the_status_command_reports_it(kind: ServerKind) {
+    let mut lab = Lab::start(kind, WEB1).await;
     let mut agent = observed_agent(&lab);
     let address = listener_address(&agent);
     let url = format!("http://{address}");
@@ -169,6 +172,39 @@ async fn the_listener_follows_a_failover_and_the_status_command_reports_it() {
             &[("record", RECORD)]
         )
         .is_some_and(|at| at > 1.7e9));
+    // The move was one UPDATE answered NOERROR, timed; every check is timed.
+    let moved = metrics(address);
+    for (family, kind) in [
+        ("dnsfailover_updates_total", "counter"),
+        ("dnsfailover_update_duration_seconds", "histogram"),
+        ("dnsfailover_check_duration_seconds", "histogram"),
+    ] {
+        assert_eq!(
+            moved.types.get(family).map(String::as_str),
+            Some(kind),
+            "{family}"
+        );
+    }
+    let zone = [("zone", ZONE)];
+    assert_eq!(
+        moved.value(
+            "dnsfailover_updates_total",
+            &[("zone", ZONE), ("result", "NOERROR")]
+        ),
+        Some(1.0),
+        "one update, answered NOERROR"
+    );
+    assert_eq!(
+        moved.value("dnsfailover_update_duration_seconds_count", &zone),
+        Some(1.0)
+    );
+    let checks = moved
+        .value(
+            "dnsfailover_check_duration_seconds_count",
+            &[("record", RECORD)],
+        )
+        .expect("check durations of the record");
+    assert!(checks >= 3.0, "{checks} checks timed");
 
     // /status: the known situation, one address down.
     let json = status_json(address);

@@ -70,13 +70,70 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
             return Err(fail("unexpected comment or empty line"));
         } else {
             let sample = parse_sample(line).map_err(|why| fail(&why))?;
-            if !exposition.types.contains_key(&sample.name) {
+            if family_of(&exposition.types, &sample.name).is_none() {
                 return Err(fail("sample of a family without HELP and TYPE"));
             }
             exposition.samples.push(sample);
         }
     }
+    check_histograms(&exposition)?;
     Ok(exposition)
+}
+
+/// The family a sample belongs to: its own name, or for `_bucket`, `_sum`
+/// and `_count` the histogram it is part of.
+fn family_of<'a>(types: &BTreeMap<String, String>, sample: &'a str) -> Option<&'a str> {
+    if types.contains_key(sample) {
+        return Some(sample);
+    }
+    ["_bucket", "_sum", "_count"]
+        .iter()
+        .filter_map(|suffix| sample.strip_suffix(suffix))
+        .find(|base| types.get(*base).is_some_and(|kind| kind == "histogram"))
+}
+
+/// Every histogram series: buckets with `le`, cumulative (never falling),
+/// ending in `+Inf`, which equals `_count`.
+fn check_histograms(exposition: &Exposition) -> Result<(), String> {
+    let histograms = exposition
+        .types
+        .iter()
+        .filter(|(_, kind)| *kind == "histogram");
+    for (family, _) in histograms {
+        let mut series: BTreeMap<BTreeMap<String, String>, Vec<(f64, f64)>> = BTreeMap::new();
+        for sample in &exposition.samples {
+            if sample.name != format!("{family}_bucket") {
+                continue;
+            }
+            let mut labels = sample.labels.clone();
+            let le = labels
+                .remove("le")
+                .ok_or(format!("{family} bucket without le"))?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().map_err(|_| format!("{family}: le {le:?}"))?
+            };
+            series.entry(labels).or_default().push((le, sample.value));
+        }
+        for (labels, buckets) in series {
+            let cumulative = buckets
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1);
+            let last = buckets.last().copied().unwrap_or((0.0, 0.0));
+            let pairs: Vec<(&str, &str)> = labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let count = exposition.value(&format!("{family}_count"), &pairs);
+            if !cumulative || last.0 != f64::INFINITY || count != Some(last.1) {
+                return Err(format!(
+                    "{family}{labels:?}: buckets {buckets:?} not cumulative up to +Inf = _count {count:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_name(name: &str) -> Result<(), String> {
@@ -152,4 +209,20 @@ fn the_reader_takes_escaped_labels_and_refuses_orphans() {
     assert!(parse("a 1\n").is_err());
     assert!(parse("# TYPE a gauge\na 1\n").is_err());
     assert!(parse("# HELP a x\n# TYPE a gauge\na{k=\"v} 1\n").is_err());
+}
+
+#[test]
+fn the_reader_checks_histogram_buckets() {
+    let head = "# HELP h Durations.\n# TYPE h histogram\n";
+    let good = format!(
+        "{head}h_sum{{z=\"a\"}} 0.5\nh_count{{z=\"a\"}} 2\nh_bucket{{le=\"0.1\",z=\"a\"}} 1\nh_bucket{{le=\"+Inf\",z=\"a\"}} 2\n"
+    );
+    let parsed = parse(&good).unwrap();
+    assert_eq!(parsed.value("h_count", &[("z", "a")]), Some(2.0));
+    let falling = good.replace("le=\"0.1\",z=\"a\"} 1", "le=\"0.1\",z=\"a\"} 3");
+    assert_ne!(falling, good, "the test changed a bucket");
+    assert!(parse(&falling).is_err());
+    let short = format!("{head}h_count 3\nh_bucket{{le=\"+Inf\"}} 2\n");
+    assert!(parse(&short).is_err());
+    assert!(parse("# HELP g x\n# TYPE g gauge\ng_count 1\n").is_err());
 }
