@@ -24,6 +24,7 @@ mod listener;
 mod options;
 mod procstat;
 mod report;
+mod scraper;
 mod stats;
 mod target;
 mod updates;

@@ -1,7 +1,9 @@
 //! Check capacity: the agent checking 1,000 and 10,000 addresses with TCP
 //! checks every second. Measured: its CPU (% of one core, from
 //! /proc/PID/stat over the window), its memory (VmRSS, VmHWM), and how
-//! evenly checks start, seen at the listener (see [`crate::listener`]).
+//! evenly checks start, seen at the listener (see [`crate::listener`]);
+//! then again while a monitoring system requests `/metrics` and `/status`
+//! ten times a second (see [`crate::scraper`]), timing those answers.
 //!
 //! The agent starts with a soft open-file limit of 1024, the default of
 //! systemd services and login shells, and the hard limit this process has
@@ -20,6 +22,7 @@ use crate::lab::start_agent;
 use crate::options::Options;
 use crate::procstat::{context_switches, mib, open_files, CpuSample, Memory};
 use crate::report::Table;
+use crate::scraper::{self, PathFigures};
 use crate::stats::percentile;
 use crate::support::NameServer;
 
@@ -39,6 +42,10 @@ const PORTS: std::ops::Range<u16> = 20_000..32_768;
 const SETTLE_DEADLINE: Duration = Duration::from_secs(120);
 /// Checks after start-up before measuring.
 const WARM_UP: Duration = Duration::from_secs(5);
+/// What the monitoring system asks for, in turn.
+const SCRAPED: [&str; 2] = ["/metrics", "/status"];
+/// Requests a second during the scraped window.
+const SCRAPES_PER_SECOND: u32 = 10;
 
 /// What one size measured.
 struct Figures {
@@ -51,6 +58,8 @@ struct Figures {
     downs: usize,
     switches_per_second: f64,
     floor_cpu: f64,
+    /// The same window again under scrapes: its figures and each path's.
+    scraped: Option<(Box<Figures>, Vec<PathFigures>)>,
 }
 
 /// Measures every size and adds the rows.
@@ -100,6 +109,10 @@ fn measure(targets: usize, window: Duration) -> Figures {
     let mut figures = measure_window(&agent, &mut rig.listeners, window);
     figures.settled_in = settled_in;
     figures.downs = log().matches("-> down").count() - downs_before;
+    let scrapes = scraper::start(rig.listen, &SCRAPED, SCRAPES_PER_SECOND, window);
+    let under_scrapes = measure_window(&agent, &mut rig.listeners, window);
+    let paths = scrapes.join().expect("the scraper thread");
+    figures.scraped = Some((Box::new(under_scrapes), paths));
     agent.terminate();
     figures.floor_cpu = floor_cpu(&rig.ports_file, window);
     print_figures(&figures, targets, &log());
@@ -112,6 +125,8 @@ struct Rig {
     ports_file: std::path::PathBuf,
     config: std::path::PathBuf,
     log_path: std::path::PathBuf,
+    /// The agent's status listener.
+    listen: std::net::SocketAddr,
     _server: NameServer,
     _dir: tempfile::TempDir,
 }
@@ -140,13 +155,15 @@ impl Rig {
         let key_path = dir.path().join("capacity.key");
         key.write_bind_key_file(&key_path);
         let config = dir.path().join("dnsfailover.yaml");
-        std::fs::write(&config, config_text(&server, &key_path, &ports))
+        let listen = std::net::SocketAddr::from(([127, 0, 0, 1], crate::support::free_port()));
+        std::fs::write(&config, config_text(&server, &key_path, &ports, listen))
             .expect("writing the configuration");
         Rig {
             listeners,
             ports_file,
             config,
             log_path: dir.path().join("agent.log"),
+            listen,
             _server: server,
             _dir: dir,
         }
@@ -188,6 +205,7 @@ fn measure_window(agent: &ChildProcess, listeners: &mut [Listener], window: Dura
         downs: 0,
         switches_per_second: switches as f64 / window.as_secs_f64(),
         floor_cpu: 0.0,
+        scraped: None,
     }
 }
 
@@ -341,9 +359,14 @@ impl Arrivals {
     }
 }
 
-fn config_text(server: &NameServer, key: &std::path::Path, ports: &[u16]) -> String {
+fn config_text(
+    server: &NameServer,
+    key: &std::path::Path,
+    ports: &[u16],
+    listen: std::net::SocketAddr,
+) -> String {
     let mut text = format!(
-        "nameserver:\n  address: {}\n  key_file: {}\n\
+        "nameserver:\n  address: {}\n  key_file: {}\nhttp:\n  listen: {listen}\n\
          defaults:\n  ttl: 30\n  interval: 1s\n  timeout: 500ms\n  fall: 2\n  rise: 2\nrecords:\n",
         server.addr(),
         key.display()
@@ -409,6 +432,28 @@ fn print_figures(figures: &Figures, targets: usize, log: &str) {
         ms(l["gap_p50_us"]), ms(l["gap_p99_us"]), ms(l["gap_max_us"]),
         ms(l["late_p50_us"]), ms(l["late_p99_us"]), ms(l["late_max_us"]),
     );
+    if let Some((under, paths)) = &figures.scraped {
+        let u = &under.listener;
+        println!(
+            "   under {SCRAPES_PER_SECOND} requests/s of {}: agent CPU {:.1} %, start jitter p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            SCRAPED.join(" and "),
+            under.agent_cpu,
+            ms(u["gap_p50_us"]),
+            ms(u["gap_p99_us"]),
+            ms(u["gap_max_us"]),
+        );
+        for (path, got) in SCRAPED.iter().zip(paths) {
+            println!(
+                "   {path}: {} answers ({} KiB each), {} failed; time to last byte p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                got.durations.len(),
+                got.body_bytes / 1024,
+                got.failures,
+                got.percentile_ms(50.0),
+                got.percentile_ms(99.0),
+                got.percentile_ms(100.0),
+            );
+        }
+    }
     let problems: Vec<&str> = log
         .lines()
         .filter(|line| line.contains(" WARN ") || line.contains(" ERROR "))
@@ -454,6 +499,33 @@ fn add_rows(table: &mut Table, targets: usize, figures: &Figures) {
         "-",
         target("p99 < 50 ms"),
     );
+    if let Some((under, paths)) = &figures.scraped {
+        for (path, got) in SCRAPED.iter().zip(paths) {
+            table.add(
+                &format!(
+                    "{name}: `{path}` answer, p50 / p99 ({} KiB)",
+                    got.body_bytes / 1024
+                ),
+                &format!(
+                    "{:.1} ms / {:.1} ms",
+                    got.percentile_ms(50.0),
+                    got.percentile_ms(99.0)
+                ),
+                &format!(
+                    "{} of {} failed",
+                    got.failures,
+                    got.failures + got.durations.len()
+                ),
+                target("< 100 ms"),
+            );
+        }
+        table.add(
+            &format!("{name}: check start jitter p99 under {SCRAPES_PER_SECOND} scrapes/s"),
+            &format!("{:.1} ms", ms(under.listener["gap_p99_us"])),
+            &format!("without: {:.1} ms", ms(l["gap_p99_us"])),
+            target("p99 < 50 ms"),
+        );
+    }
     if figures.settled_in.is_none() || figures.downs > 0 || l["silent"] > 0 {
         table.add(
             &format!("{name}: problems"),
