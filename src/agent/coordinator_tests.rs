@@ -79,6 +79,7 @@ fn config(records: Vec<Record>) -> Config {
         records,
         http: None,
         notify: crate::config::Notify::default(),
+        propagation: crate::config::Propagation::default(),
     }
 }
 

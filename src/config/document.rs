@@ -1,4 +1,5 @@
-//! The whole file: `nameserver:`, `defaults:`, `records:` and `http:`.
+//! The whole file: `nameserver:`, `defaults:`, `records:`, `http:`, `notify:`
+//! and `propagation:`.
 
 use std::collections::HashMap;
 
@@ -6,6 +7,7 @@ use super::http::read_http;
 use super::nameserver::read_nameserver;
 use super::node::{Node, Position, Value};
 use super::notify::read_notify;
+use super::propagation::read_propagation;
 use super::record::read_record;
 use super::report::{item_path, Report};
 use super::scalar;
@@ -15,7 +17,14 @@ use super::Config;
 use crate::vocabulary::KeySource;
 
 /// Top-level keys of the file.
-pub(super) const TOP_KEYS: &[&str] = &["nameserver", "defaults", "records", "http", "notify"];
+pub(super) const TOP_KEYS: &[&str] = &[
+    "nameserver",
+    "defaults",
+    "records",
+    "http",
+    "notify",
+    "propagation",
+];
 
 /// Validates the document, reporting every problem; `None` when there is any.
 pub(super) fn read_config(
@@ -55,11 +64,16 @@ pub(super) fn read_config(
         }),
         Some(node) => read_notify(node, "notify", report),
     };
+    let propagation = match table.get("propagation") {
+        None => Some(super::Propagation::default()),
+        Some(node) => read_propagation(node, "propagation", report),
+    };
     Some(Config {
         nameserver: nameserver?,
         records: records?,
         http: http.map_or(Some(None), |read| read.map(Some))?,
         notify: notify?,
+        propagation: propagation?,
     })
 }
 

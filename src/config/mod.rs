@@ -22,6 +22,7 @@ mod node;
 mod notify;
 mod notify_model;
 mod problem;
+mod propagation;
 mod record;
 mod report;
 mod scalar;
@@ -44,6 +45,7 @@ pub use notify::{
 };
 pub use notify_model::{HookCommand, Notify, Webhook, WebhookUrl};
 pub use problem::{ConfigError, Problem};
+pub use propagation::DEFAULT_LAGGING_AFTER;
 pub use scalar::MAX_DURATION;
 pub use settings::{
     DEFAULT_CHECK_TIMEOUT, DEFAULT_FALL, DEFAULT_INTERVAL, DEFAULT_RISE, DEFAULT_TTL,

@@ -23,6 +23,8 @@ pub struct Config {
     pub http: Option<HttpListener>,
     /// Where events are delivered besides the log (nowhere when absent).
     pub notify: super::Notify,
+    /// Following each update to the zone's other nameservers.
+    pub propagation: Propagation,
 }
 
 impl Config {
@@ -56,6 +58,21 @@ pub struct HttpListener {
     pub listen: SocketAddr,
     /// Whether a non-loopback `listen` address was allowed explicitly.
     pub allow_remote: bool,
+}
+
+/// Following each update until every other nameserver of the zone serves it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Propagation {
+    /// Whether updates are followed at all (default true).
+    pub enabled: bool,
+    /// The nameservers to follow; `None` means the addresses of each zone's
+    /// NS RRset, without the primary itself.
+    pub nameservers: Option<Vec<SocketAddr>>,
+    /// How long a nameserver may take before it counts as lagging.
+    pub lagging_after: Duration,
+    /// Sign the queries with the agent's key (default: unsigned, as
+    /// secondaries usually answer anyone).
+    pub signed: bool,
 }
 
 /// One name whose A/AAAA RRsets follow the health of its servers.

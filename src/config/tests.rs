@@ -93,6 +93,7 @@ fn the_issue_example_becomes_exactly_this_config() {
             queue: DEFAULT_QUEUE,
             ..Notify::default()
         },
+        propagation: Propagation::default(),
     };
     assert_eq!(parse_ok(ISSUE_EXAMPLE), expected);
 }
@@ -271,6 +272,7 @@ defaults: { check: { type: https{defaults.check} }{defaults} }
 records: [ { name: www.example.test, check: { type: https{records[0].check} }, servers: [ { name: w, addresses: [192.0.2.1]{records[0].servers[0]} } ]{records[0]} } ]
 http: { listen: 9153{http} }
 notify: { webhooks: [ { url: \"http://127.0.0.1:9/h\"{notify.webhooks[0]} } ], command: { run: [/bin/true]{notify.command} }{notify} }
+propagation: { lagging_after: 10s{propagation} }
 {}
 ";
 
@@ -288,6 +290,7 @@ const TABLE_PATHS: &[&str] = &[
     "notify",
     "notify.webhooks[0]",
     "notify.command",
+    "propagation",
 ];
 
 /// [`EVERY_TABLE`] with `bogus: 1` added to the table at `target` (none when `None`).
@@ -409,7 +412,7 @@ fn problems_come_in_file_order() {
 #[test]
 fn the_annotated_example_mentions_every_key_of_every_table() {
     let record_keys = record::record_keys();
-    let tables: [(&str, &[&str]); 8] = [
+    let tables: [(&str, &[&str]); 9] = [
         ("top level", document::TOP_KEYS),
         ("nameserver", nameserver::NAMESERVER_KEYS),
         ("nameserver.key", nameserver::INLINE_KEY_KEYS),
@@ -418,6 +421,7 @@ fn the_annotated_example_mentions_every_key_of_every_table() {
         ("record", &record_keys),
         ("server", record::SERVER_KEYS),
         ("http", http::HTTP_KEYS),
+        ("propagation", propagation::PROPAGATION_KEYS),
     ];
     for (table, keys) in tables {
         for key in keys {
@@ -576,5 +580,71 @@ fn http_sections_that_are_refused_say_why_at_the_field() {
             found[0].message
         );
         assert_eq!(found[0].line, 3, "{section}");
+    }
+}
+
+fn with_propagation(section: &str) -> String {
+    format!("{NAMESERVER}records: [ {{ name: www.example.test, check: {{ type: tcp, port: 80 }}, servers: [ {{ name: w, addresses: [192.0.2.1] }} ] }} ]\npropagation: {section}\n")
+}
+
+#[test]
+fn propagation_follows_the_ns_rrset_for_30_seconds_by_default() {
+    let config = parse_ok(&with_propagation("{}"));
+    assert_eq!(config.propagation, Propagation::default());
+    assert!(config.propagation.enabled);
+    assert_eq!(config.propagation.nameservers, None);
+    assert_eq!(config.propagation.lagging_after, Duration::from_secs(30));
+    assert!(!config.propagation.signed);
+}
+
+#[test]
+fn propagation_takes_a_list_of_nameservers_with_or_without_ports() {
+    let config = parse_ok(&with_propagation(
+        "{ nameservers: [192.0.2.2, 127.0.0.1:5301, \"[::1]:5302\"], lagging_after: 5s, signed: true, enabled: true }",
+    ));
+    let expected: Vec<SocketAddr> = ["192.0.2.2:53", "127.0.0.1:5301", "[::1]:5302"]
+        .iter()
+        .map(|text| text.parse().unwrap())
+        .collect();
+    assert_eq!(config.propagation.nameservers, Some(expected));
+    assert_eq!(config.propagation.lagging_after, Duration::from_secs(5));
+    assert!(config.propagation.signed);
+}
+
+#[test]
+fn propagation_sections_that_are_refused_say_why_at_the_field() {
+    let cases = [
+        (
+            "{ nameservers: [] }",
+            "propagation.nameservers",
+            "must not be empty",
+        ),
+        (
+            "{ nameservers: 192.0.2.2 }",
+            "propagation.nameservers",
+            "expected a list",
+        ),
+        (
+            "{ nameservers: [ns2.example.test] }",
+            "propagation.nameservers[0]",
+            "must be an IP address",
+        ),
+        (
+            "{ nameservers: [192.0.2.2, 192.0.2.2:53] }",
+            "propagation.nameservers[1]",
+            "listed twice",
+        ),
+        ("{ lagging_after: 0s }", "propagation.lagging_after", ""),
+        ("{ signed: yes please }", "propagation.signed", ""),
+    ];
+    for (section, field, message) in cases {
+        let found = problems(&with_propagation(section));
+        assert_eq!(found.len(), 1, "{section}: {found:?}");
+        assert_eq!(found[0].field, field, "{section}");
+        assert!(
+            found[0].message.contains(message),
+            "{section}: {}",
+            found[0].message
+        );
     }
 }

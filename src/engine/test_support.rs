@@ -68,6 +68,7 @@ pub fn config(records: Vec<Record>) -> Config {
         records,
         http: None,
         notify: crate::config::Notify::default(),
+        propagation: crate::config::Propagation::default(),
     }
 }
 
