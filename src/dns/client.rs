@@ -36,7 +36,8 @@ pub struct Client {
     server: SocketAddr,
     transport: Transport,
     timeout: Duration,
-    key: Arc<TsigKey>,
+    /// Always set, except in the unsigned client inside a [`super::Lookup`].
+    key: Option<Arc<TsigKey>>,
     clock: Clock,
 }
 
@@ -52,7 +53,19 @@ impl Client {
             server,
             transport,
             timeout,
-            key,
+            key: Some(key),
+            clock: Arc::new(SystemTime::now),
+        }
+    }
+
+    /// A client that signs nothing: only for [`super::Lookup`], which reads
+    /// and never updates.
+    pub(super) fn unsigned(server: SocketAddr, transport: Transport, timeout: Duration) -> Self {
+        Client {
+            server,
+            transport,
+            timeout,
+            key: None,
             clock: Arc::new(SystemTime::now),
         }
     }
@@ -165,7 +178,7 @@ impl Client {
             ResponseCode::Refused => Err(DnsError::Refused {
                 server: self.server,
                 zone: update.zone.clone(),
-                key: self.key.name().clone(),
+                key: self.key().name().clone(),
             }),
             ResponseCode::NotAuth => Err(DnsError::NotAuthoritative {
                 server: self.server,
@@ -340,14 +353,16 @@ impl Client {
             server: self.server,
             transport,
             timeout: self.timeout,
-            key: &self.key,
+            key: self.key.as_deref(),
             clock: &self.clock,
         }
     }
 
     /// The key requests are signed with.
     pub fn key(&self) -> &TsigKey {
-        &self.key
+        self.key
+            .as_deref()
+            .expect("every Client built with new() has a key; unsigned ones stay inside Lookup")
     }
 }
 

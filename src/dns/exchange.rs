@@ -31,8 +31,10 @@ pub(super) struct Endpoint<'a> {
     pub transport: Transport,
     /// How long to wait for a verified answer, all answers included.
     pub timeout: Duration,
-    /// The key that signs the request and must sign the answer.
-    pub key: &'a TsigKey,
+    /// The key that signs the request and must sign the answer; `None`
+    /// only for lookups at other nameservers, whose answers are never
+    /// acted on.
+    pub key: Option<&'a TsigKey>,
     /// The wall clock for TSIG times.
     pub clock: &'a Clock,
 }
@@ -55,7 +57,10 @@ impl Endpoint<'_> {
         let bytes = message
             .to_vec()
             .map_err(|e| self.malformed(format!("cannot encode request: {e}")))?;
-        let signed = tsig::sign_request(&bytes, self.key, self.now())
+        let Some(key) = self.key else {
+            return self.exchange_unsigned(&bytes, message).await;
+        };
+        let signed = tsig::sign_request(&bytes, key, self.now())
             .map_err(|e| self.malformed(format!("cannot sign request: {e}")))?;
         let mut pending =
             transport::send(self.server, self.transport, &signed.bytes, self.timeout).await?;
@@ -74,7 +79,7 @@ impl Endpoint<'_> {
                     })
                 }
             };
-            match tsig::verify_response(&answer, self.key, &signed.mac, self.now()) {
+            match tsig::verify_response(&answer, key, &signed.mac, self.now()) {
                 Ok(verified) => {
                     if let Some(Discarded { first, more }) = &discarded {
                         tracing::warn!(server = %self.server, discarded = more + 1, "a verified answer arrived after answers that failed verification; the first of those: {first}");
@@ -84,10 +89,10 @@ impl Endpoint<'_> {
                         .map_err(|e| self.malformed(e));
                 }
                 Err(failure) if failure.is_authenticated() => {
-                    return Err(self.tsig_error(failure, &answer))
+                    return Err(self.tsig_error(key, failure, &answer))
                 }
                 Err(failure) => {
-                    let error = self.tsig_error(failure, &answer);
+                    let error = self.tsig_error(key, failure, &answer);
                     tracing::debug!(server = %self.server, "{error}");
                     match &mut discarded {
                         None => {
@@ -103,6 +108,18 @@ impl Endpoint<'_> {
         }
     }
 
+    /// Sends `bytes` as they are and takes the first answer with their ID.
+    async fn exchange_unsigned(
+        &self,
+        bytes: &[u8],
+        message: &Message,
+    ) -> Result<(Message, u64), DnsError> {
+        let mut pending = transport::send(self.server, self.transport, bytes, self.timeout).await?;
+        let answer = pending.next_answer().await?;
+        let decoded = decode(&answer, message).map_err(|e| self.malformed(e))?;
+        Ok((decoded, self.now()))
+    }
+
     fn malformed(&self, reason: String) -> DnsError {
         DnsError::Malformed {
             server: self.server,
@@ -116,7 +133,7 @@ impl Endpoint<'_> {
     }
 
     /// What a TSIG failure means for the operator.
-    fn tsig_error(&self, failure: TsigFailure, answer: &[u8]) -> DnsError {
+    fn tsig_error(&self, key: &TsigKey, failure: TsigFailure, answer: &[u8]) -> DnsError {
         let server = self.server;
         let unverifiable = |reason: String| DnsError::Unverifiable { server, reason };
         match failure {
@@ -135,13 +152,13 @@ impl Endpoint<'_> {
             }
             TsigFailure::UnsignedBadSig => DnsError::ClaimedBadSig {
                 server,
-                key: self.key.name().clone(),
-                origin: self.key.origin().to_string(),
+                key: key.name().clone(),
+                origin: key.origin().to_string(),
             },
             TsigFailure::UnsignedBadKey => DnsError::ClaimedBadKey {
                 server,
-                key: self.key.name().clone(),
-                algorithm: self.key.algorithm().name(),
+                key: key.name().clone(),
+                algorithm: key.algorithm().name(),
             },
             TsigFailure::UnsignedError(code) => unverifiable(format!(
                 "an unsigned answer claiming TSIG error code {code}"
@@ -151,12 +168,12 @@ impl Endpoint<'_> {
                 algorithm,
             } => unverifiable(format!(
                 "signed with key {key_name} ({algorithm}), not with ours ({}, {})",
-                self.key.name(),
-                self.key.algorithm()
+                key.name(),
+                key.algorithm()
             )),
             TsigFailure::MacLength { len, expected } => unverifiable(format!(
                 "a MAC of {len} bytes where {} has {expected}",
-                self.key.algorithm()
+                key.algorithm()
             )),
             TsigFailure::MacMismatch => unverifiable(
                 "the MAC does not match: tampered with, or not an answer to our request".into(),
