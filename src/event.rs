@@ -29,6 +29,9 @@ pub enum EventKind {
     UpdateFailed,
     /// The nameserver works again after failures.
     NameserverRecovered,
+    /// Another nameserver of a zone has not served an update within the
+    /// configured limit.
+    PropagationLagging,
 }
 
 impl EventKind {
@@ -42,6 +45,7 @@ impl EventKind {
             EventKind::Conflict => "conflict",
             EventKind::UpdateFailed => "update_failed",
             EventKind::NameserverRecovered => "nameserver_recovered",
+            EventKind::PropagationLagging => "propagation_lagging",
         }
     }
 }

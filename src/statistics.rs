@@ -1,6 +1,7 @@
 //! Running counts and durations the agent accumulates while it works: how
 //! many UPDATEs each zone got and with what result, how long they took, and
-//! how long each record's checks take.
+//! how long each record's checks take, and how long updates take to reach
+//! the zone's other nameservers.
 //!
 //! The snapshot says what *is*; these say what *happened* since start, which
 //! Prometheus wants as counters and histograms. The coordinator records into
@@ -18,6 +19,12 @@ use prometheus_client::registry::Registry;
 /// histogram per record stays small at thousands of records.
 const DURATION_BUCKETS: [f64; 9] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
+/// Histogram bounds, in seconds, for the time an update takes to reach
+/// another nameserver: NOTIFY and IXFR take milliseconds, a secondary that
+/// waits for its refresh timer minutes.
+const PROPAGATION_BUCKETS: [f64; 11] =
+    [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
 /// The labels of one zone's UPDATE counter.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct ZoneResult {
@@ -29,6 +36,13 @@ struct ZoneResult {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct ZoneLabel {
     zone: String,
+}
+
+/// A zone and one of its other nameservers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ZoneNameserver {
+    zone: String,
+    nameserver: String,
 }
 
 /// A record label.
@@ -43,12 +57,17 @@ fn duration_histogram() -> Histogram {
     Histogram::new(DURATION_BUCKETS)
 }
 
+fn propagation_histogram() -> Histogram {
+    Histogram::new(PROPAGATION_BUCKETS)
+}
+
 /// The counters and histograms of one running agent; clones share them.
 #[derive(Debug, Clone)]
 pub struct Statistics {
     updates: Family<ZoneResult, Counter>,
     update_durations: Durations<ZoneLabel>,
     check_durations: Durations<RecordLabel>,
+    propagation_durations: Durations<ZoneNameserver>,
 }
 
 impl Default for Statistics {
@@ -57,6 +76,7 @@ impl Default for Statistics {
             updates: Family::default(),
             update_durations: Family::new_with_constructor(duration_histogram),
             check_durations: Family::new_with_constructor(duration_histogram),
+            propagation_durations: Family::new_with_constructor(propagation_histogram),
         }
     }
 }
@@ -96,6 +116,17 @@ impl Statistics {
         });
     }
 
+    /// Records that `nameserver` came to serve an update of `zone`
+    /// `seconds` after the primary confirmed it.
+    pub fn propagated(&self, zone: &str, nameserver: &str, seconds: f64) {
+        self.propagation_durations
+            .get_or_create(&ZoneNameserver {
+                zone: zone.to_owned(),
+                nameserver: nameserver.to_owned(),
+            })
+            .observe(seconds);
+    }
+
     /// Adds every family to `registry` (the handles are shared: the registry
     /// encodes the live values).
     pub fn register(&self, registry: &mut Registry) {
@@ -113,6 +144,11 @@ impl Statistics {
             "dnsfailover_check_duration_seconds",
             "How long the checks of the record's addresses took",
             self.check_durations.clone(),
+        );
+        registry.register(
+            "dnsfailover_propagation_duration_seconds",
+            "How long updates took to be served by each other nameserver of the zone, from their confirmation on the primary",
+            self.propagation_durations.clone(),
         );
     }
 }

@@ -20,8 +20,10 @@ use super::alarms::{Condition, ConditionChange};
 use super::backoff::retry_delay;
 use super::batch;
 use super::clock::{self, now};
+use super::followers::ExpectedRrset;
 use super::nameserver::Nameserver;
 use super::prober::ProbeEvent;
+use super::propagation::Round;
 use super::record_state::{RecordState, UpdateReport};
 use super::result_label;
 use super::status::SnapshotPublisher;
@@ -30,7 +32,7 @@ use crate::dns::{ApplyOutcome, DnsError, RrsetChange, ZoneUpdate, MAX_CHANGE_BYT
 use crate::engine::{AddressKey, CheckResult, Engine, FamilyDecision, PublishReason, TargetId};
 use crate::event::{Event, EventKind};
 use crate::notify::EventSink;
-use crate::snapshot::{Snapshot, Timestamp};
+use crate::snapshot::{Snapshot, Timestamp, ZonePropagation};
 use crate::statistics::Statistics;
 use crate::vocabulary::{AddressList, Family, Published};
 
@@ -126,6 +128,17 @@ pub struct Coordinator<N: Nameserver> {
     statistics: Statistics,
     /// Each checked address's handle into its record's check durations.
     check_durations: HashMap<TargetId, Histogram>,
+    /// Where applied updates go to be followed to the other nameservers,
+    /// and what the follower reports back.
+    propagation: Option<PropagationLink>,
+}
+
+/// The coordinator's end of the propagation tracker.
+pub struct PropagationLink {
+    /// One round per applied update.
+    pub rounds: mpsc::UnboundedSender<Round>,
+    /// What the tracker publishes.
+    pub status: watch::Receiver<Arc<Vec<ZonePropagation>>>,
 }
 
 impl<N: Nameserver> Coordinator<N> {
@@ -156,6 +169,7 @@ impl<N: Nameserver> Coordinator<N> {
             nameserver_failing: false,
             statistics: Statistics::default(),
             check_durations: HashMap::new(),
+            propagation: None,
         };
         let names: Vec<Name> = coordinator
             .engine
@@ -172,6 +186,13 @@ impl<N: Nameserver> Coordinator<N> {
     pub fn with_events(mut self, events: EventSink, agent: String) -> Self {
         self.events = events;
         self.agent = agent;
+        self
+    }
+
+    /// Hands each applied update to a propagation tracker and shows what it
+    /// reports in the snapshots.
+    pub fn with_propagation(mut self, propagation: PropagationLink) -> Self {
+        self.propagation = Some(propagation);
         self
     }
 
@@ -219,6 +240,9 @@ impl<N: Nameserver> Coordinator<N> {
                 }
                 Some(done) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
                     self.on_task(done, now());
+                }
+                Some(status) = propagation_changed(&mut self.propagation) => {
+                    self.status.note_propagation(status);
                 }
                 _ = clock::sleep_until(wake) => {}
                 _ = shutdown.wait_for(|stop| *stop) => break,
@@ -517,6 +541,9 @@ impl<N: Nameserver> Coordinator<N> {
         match result {
             Ok(outcome) => {
                 self.nameserver_works();
+                if outcome != ApplyOutcome::Unchanged {
+                    self.follow(&zone, &planned, now);
+                }
                 for item in &planned {
                     let line = log_applied(item, &outcome);
                     self.emit_applied(item);
@@ -584,6 +611,27 @@ impl<N: Nameserver> Coordinator<N> {
                 }
             }
         }
+    }
+
+    /// Hands an applied update to the propagation tracker.
+    fn follow(&self, zone: &Name, planned: &[PlannedChange], now: Instant) {
+        let Some(propagation) = &self.propagation else {
+            return;
+        };
+        let round = Round {
+            zone: zone.clone(),
+            rrsets: planned
+                .iter()
+                .map(|item| ExpectedRrset {
+                    name: item.change.name.clone(),
+                    family: item.change.family,
+                    rrset: Some(item.change.desired.clone()),
+                })
+                .collect(),
+            applied_at: now,
+        };
+        // The tracker ends only after the coordinator: a failed send means shutdown.
+        let _ = propagation.rounds.send(round);
     }
 
     /// Counts one finished UPDATE; one that found nothing to send is no UPDATE.
@@ -905,6 +953,19 @@ impl<N: Nameserver> Coordinator<N> {
                 started: now,
             },
         );
+    }
+}
+
+/// The tracker's next report; never, without a tracker or once it ended.
+async fn propagation_changed(
+    propagation: &mut Option<PropagationLink>,
+) -> Option<Arc<Vec<ZonePropagation>>> {
+    let Some(propagation) = propagation else {
+        return std::future::pending().await;
+    };
+    match propagation.status.changed().await {
+        Ok(()) => Some(propagation.status.borrow_and_update().clone()),
+        Err(_) => std::future::pending().await,
     }
 }
 

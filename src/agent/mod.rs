@@ -6,8 +6,10 @@ mod backoff;
 mod batch;
 mod clock;
 mod coordinator;
+mod followers;
 mod nameserver;
 mod prober;
+mod propagation;
 
 use prober::ProbeEvent;
 mod record_state;
@@ -18,12 +20,17 @@ mod status;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::{AbortHandle, JoinSet};
 
-pub use coordinator::{Applied, Control, Coordinator, MAX_CONCURRENT_READS, REFRESH_INTERVAL};
+pub use coordinator::{
+    Applied, Control, Coordinator, PropagationLink, MAX_CONCURRENT_READS, REFRESH_INTERVAL,
+};
+pub use followers::{DnsFollowers, ExpectedRrset, Followers, Seen};
 pub use nameserver::Nameserver;
+pub use propagation::{Round, Tracker};
 pub use status::MIN_PUBLISH_INTERVAL;
 
 use crate::check::{CheckSetupError, Checker, TlsContexts};
@@ -53,6 +60,18 @@ pub struct Agent {
     engine: Engine,
     checkers: Vec<(TargetId, Checker)>,
     tls: TlsContexts,
+    lagging_after: Duration,
+}
+
+/// The nameservers the agent talks to: the primary it updates, and those
+/// whose serving of each update it follows (none: not followed).
+pub struct Nameservers<N, F> {
+    /// The primary.
+    pub primary: N,
+    /// How the primary is named in logs and snapshots.
+    pub label: String,
+    /// The zones' other nameservers.
+    pub followers: Option<F>,
 }
 
 /// A configuration to apply while running (SIGHUP): validated, its key
@@ -83,6 +102,7 @@ impl Agent {
             engine,
             checkers,
             tls: tls.clone(),
+            lagging_after: config.propagation.lagging_after,
         })
     }
 
@@ -92,24 +112,43 @@ impl Agent {
     }
 
     /// Runs the agent until `shutdown` turns true. Checks stop at once; DNS
-    /// requests in flight are finished before this returns. `label` names
-    /// the nameserver in logs and snapshots; events go to `sink`; each item
+    /// requests in flight are finished before this returns. Updates go to
+    /// the primary of `nameservers` and are followed to its followers;
+    /// events go to `sink`; each item
     /// of `reloads` is applied as it comes (or, when it is a problem, logged
     /// while the running configuration stays). Before any check starts,
     /// `observe` gets a receiver of the snapshots the agent will publish
     /// and the statistics it will accumulate (e.g. to serve them over HTTP).
-    pub async fn run<N: Nameserver>(
+    pub async fn run<N: Nameserver, F: Followers>(
         self,
-        nameserver: N,
-        label: String,
+        nameservers: Nameservers<N, F>,
         sink: EventSink,
         mut reloads: mpsc::Receiver<Reload<N>>,
         shutdown: watch::Receiver<bool>,
         observe: impl FnOnce(watch::Receiver<Arc<Snapshot>>, Statistics),
     ) {
-        let coordinator = Coordinator::new(self.engine, nameserver, label.clone(), clock::now())
-            .with_events(sink, host_name());
-        observe(coordinator.snapshots(), coordinator.statistics().clone());
+        let label = nameservers.label;
+        let mut coordinator = Coordinator::new(
+            self.engine,
+            nameservers.primary,
+            label.clone(),
+            clock::now(),
+        )
+        .with_events(sink.clone(), host_name());
+        let statistics = coordinator.statistics().clone();
+        if let Some(followers) = nameservers.followers {
+            let (tracker, status) = Tracker::new(
+                followers,
+                self.lagging_after,
+                sink,
+                host_name(),
+                statistics.clone(),
+            );
+            let (rounds, receiver) = mpsc::unbounded_channel();
+            tokio::spawn(tracker.run(receiver, shutdown.clone()));
+            coordinator = coordinator.with_propagation(PropagationLink { rounds, status });
+        }
+        observe(coordinator.snapshots(), statistics);
         let (events, receiver) = mpsc::channel(EVENT_QUEUE);
         let mut probers = Probers::new(events, shutdown.clone());
         for (id, checker) in self.checkers {

@@ -21,7 +21,7 @@ use crate::engine::{Engine, FamilyDecision, Health, RecordDecision};
 use crate::snapshot::{
     AddressStatus, Alarm, AlarmKind, CheckStatus, DesiredState, DesiredStatus, ErrorStatus,
     FamilyStatus, HealthState, PublishedState, PublishedStatus, RecordStatus, ReloadStatus,
-    ServerStatus, Snapshot, UpdateStatus,
+    ServerStatus, Snapshot, UpdateStatus, ZonePropagation,
 };
 use crate::vocabulary::{AddressList, AddressRrset, Family};
 
@@ -42,6 +42,8 @@ pub struct SnapshotPublisher {
     reload: Option<ReloadStatus>,
     /// Something besides the records changed (the reload status).
     general_stale: bool,
+    /// How the zones' other nameservers follow the updates.
+    propagation: Arc<Vec<ZonePropagation>>,
 }
 
 impl SnapshotPublisher {
@@ -58,6 +60,7 @@ impl SnapshotPublisher {
             published_at: None,
             reload: None,
             general_stale: false,
+            propagation: Arc::new(Vec::new()),
         };
         (publisher, receiver)
     }
@@ -81,6 +84,12 @@ impl SnapshotPublisher {
             succeeded,
             problem: (!problem.is_empty()).then_some(problem),
         });
+        self.general_stale = true;
+    }
+
+    /// Notes what the propagation tracker published.
+    pub fn note_propagation(&mut self, propagation: Arc<Vec<ZonePropagation>>) {
+        self.propagation = propagation;
         self.general_stale = true;
     }
 
@@ -136,6 +145,7 @@ impl SnapshotPublisher {
                 .filter_map(|record| self.built.get(&record.name).cloned())
                 .collect(),
             last_reload: self.reload.clone(),
+            propagation: self.propagation.as_ref().clone(),
             ..Snapshot::empty(self.nameserver.clone(), clock.wall())
         };
         self.general_stale = false;

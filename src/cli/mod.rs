@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 
 pub use failure::Failure;
 
-use crate::agent::Agent;
+use crate::agent::{Agent, DnsFollowers, Nameservers};
 use crate::check::TlsContexts;
 use crate::config::{self, Config, ConfigError, DEFAULT_CONFIG_PATH};
 use crate::dns::{Client, TsigKey};
@@ -286,10 +286,21 @@ async fn run(
     let mut server = None;
     let serve_shutdown = shutdown.clone();
     let (events, delivery) = notifier.start();
+    let followers = config.propagation.enabled.then(|| {
+        DnsFollowers::new(
+            client.clone(),
+            config.propagation.clone(),
+            config.nameserver.timeout,
+        )
+    });
+    let nameservers = Nameservers {
+        primary: client,
+        label,
+        followers,
+    };
     agent
         .run(
-            client,
-            label,
+            nameservers,
             events,
             reloads,
             shutdown,

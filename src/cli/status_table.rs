@@ -1,5 +1,6 @@
 //! The readable form of a status for `dnsfailover status`: one table of
-//! records and families, then one of addresses.
+//! records and families, then one of addresses, then one of the nameservers
+//! that follow the updates (when any is followed).
 
 use std::fmt::Write;
 use std::net::IpAddr;
@@ -77,6 +78,35 @@ pub fn render(snapshot: &Snapshot) -> String {
     out.push_str(&table(&families));
     out.push('\n');
     out.push_str(&table(&addresses));
+    let mut followers = vec![row(&[
+        "ZONE",
+        "NAMESERVER",
+        "STATE",
+        "SERIAL",
+        "LAST TOOK",
+        "LAST ERROR",
+    ])];
+    for zone in &snapshot.propagation {
+        for ns in &zone.nameservers {
+            let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
+            followers.push(vec![
+                zone.zone.clone(),
+                ns.address.clone(),
+                ns.state.as_str().to_owned(),
+                format!(
+                    "{}/{}",
+                    or_dash(ns.serial.map(|s| s.to_string())),
+                    or_dash(zone.serial.map(|s| s.to_string()))
+                ),
+                or_dash(ns.last_seconds.map(|s| format!("{s:.3}s"))),
+                or_dash(ns.last_error.clone()),
+            ]);
+        }
+    }
+    if followers.len() > 1 {
+        out.push('\n');
+        out.push_str(&table(&followers));
+    }
     out
 }
 

@@ -22,7 +22,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use super::{ok, plain, Body};
-use crate::snapshot::{AlarmKind, HealthState, RecordStatus, Snapshot};
+use crate::snapshot::{AlarmKind, HealthState, PropagationState, RecordStatus, Snapshot};
 use crate::statistics::Statistics;
 
 /// The label pairs of one sample, borrowed from the snapshot where they can
@@ -118,6 +118,52 @@ impl Collector for SnapshotCollector {
             "dnsfailover_alarm",
             "1 while an alarm of the kind is active for the record, else 0",
             records().flat_map(alarms),
+        )?;
+        let followers = || {
+            snapshot.propagation.iter().flat_map(|zone| {
+                zone.nameservers.iter().map(move |ns| {
+                    let labels = [
+                        ("zone", Cow::Borrowed(zone.zone.as_str())),
+                        ("nameserver", Cow::Borrowed(ns.address.as_str())),
+                    ];
+                    (labels, ns)
+                })
+            })
+        };
+        gauges(
+            &mut encoder,
+            "dnsfailover_propagation_in_sync",
+            "Whether the other nameserver serves the zone's last update (1) or not yet (0)",
+            followers()
+                .map(|(labels, ns)| (labels, i64::from(ns.state == PropagationState::InSync))),
+        )?;
+        gauges(
+            &mut encoder,
+            "dnsfailover_propagation_lagging",
+            "1 while the other nameserver has not served an update for longer than propagation.lagging_after",
+            followers().map(|(labels, ns)| (labels, i64::from(ns.state == PropagationState::Lagging))),
+        )?;
+        gauges(
+            &mut encoder,
+            "dnsfailover_propagation_last_seconds",
+            "How long the last update it serves took to reach the other nameserver, from its confirmation on the primary",
+            followers().filter_map(|(labels, ns)| Some((labels, ns.last_seconds?))),
+        )?;
+        gauges(
+            &mut encoder,
+            "dnsfailover_propagation_serial",
+            "The zone's SOA serial the nameserver served when last asked (the primary under nameserver=\"primary\")",
+            snapshot
+                .propagation
+                .iter()
+                .filter_map(|zone| {
+                    let labels = [
+                        ("zone", Cow::Borrowed(zone.zone.as_str())),
+                        ("nameserver", Cow::Borrowed("primary")),
+                    ];
+                    Some((labels, i64::from(zone.serial?)))
+                })
+                .chain(followers().filter_map(|(labels, ns)| Some((labels, i64::from(ns.serial?))))),
         )?;
         let reload = snapshot.last_reload.as_ref();
         gauges(

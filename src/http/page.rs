@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use hyper::{Response, StatusCode};
 
 use super::{ok, plain, Body};
-use crate::snapshot::{FamilyStatus, HealthState, RecordStatus, Snapshot};
+use crate::snapshot::{FamilyStatus, HealthState, PropagationState, RecordStatus, Snapshot};
 use crate::vocabulary::AddressList;
 
 /// How often the page reloads itself, in seconds.
@@ -49,7 +49,7 @@ pub fn render(out: &mut String, snapshot: &Snapshot) -> fmt::Result {
     let verdict = if snapshot.all_in_sync() {
         "<p class=\"ok\">Every record publishes what it should; no alarm.</p>"
     } else {
-        "<p class=\"bad\">Some record is out of sync or has an alarm.</p>"
+        "<p class=\"bad\">Some record is out of sync or has an alarm, or a nameserver lags behind the updates.</p>"
     };
     write!(
         out,
@@ -69,7 +69,58 @@ pub fn render(out: &mut String, snapshot: &Snapshot) -> fmt::Result {
     for record in &snapshot.records {
         render_record(out, record)?;
     }
+    render_propagation(out, snapshot)?;
     out.push_str("</body></html>\n");
+    Ok(())
+}
+
+/// The zones' other nameservers and how they follow the updates.
+fn render_propagation(out: &mut String, snapshot: &Snapshot) -> fmt::Result {
+    if snapshot.propagation.is_empty() {
+        return Ok(());
+    }
+    out.push_str("<section><h2>Propagation to the other nameservers</h2>\n");
+    for zone in &snapshot.propagation {
+        let serial = zone.serial.map_or("?".to_owned(), |s| s.to_string());
+        writeln!(
+            out,
+            "<p>Zone {name}: last update (serial {serial}) confirmed on the primary at {at}.</p>",
+            name = escape(&zone.zone),
+            at = zone.updated_at,
+        )?;
+        if let Some(problem) = &zone.problem {
+            writeln!(out, "<div class=\"alarm\">{}</div>", escape(problem))?;
+        }
+        if zone.nameservers.is_empty() {
+            out.push_str("<p>No other nameserver to follow.</p>\n");
+            continue;
+        }
+        out.push_str(
+            "<table><tr><th>Nameserver</th><th>State</th><th>Serial served</th>\
+             <th>Last update took</th><th>Behind since</th><th>Last error</th></tr>\n",
+        );
+        for ns in &zone.nameservers {
+            let class = match ns.state {
+                PropagationState::InSync => "up",
+                PropagationState::CatchingUp => "unknown",
+                PropagationState::Lagging => "down",
+            };
+            let text = |value: Option<String>| value.map_or("-".to_owned(), |v| escape(&v));
+            writeln!(
+                out,
+                "<tr><td>{address}</td><td class=\"{class}\">{state}</td><td>{serial}</td>\
+                 <td>{took}</td><td>{since}</td><td>{error}</td></tr>",
+                address = escape(&ns.address),
+                state = ns.state.as_str().replace('_', " "),
+                serial = text(ns.serial.map(|s| s.to_string())),
+                took = text(ns.last_seconds.map(|s| format!("{s:.3} s"))),
+                since = text(ns.behind_since.map(|t| t.to_string())),
+                error = text(ns.last_error.clone()),
+            )?;
+        }
+        out.push_str("</table>\n");
+    }
+    out.push_str("</section>\n");
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 //! added without a change).
 
 mod address;
+mod propagation;
 mod record;
 mod timestamp;
 
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use address::{AddressStatus, CheckStatus, HealthState, ServerStatus};
+pub use propagation::{NameserverPropagation, PropagationState, ZonePropagation};
 pub use record::{
     Alarm, AlarmKind, DesiredState, DesiredStatus, ErrorStatus, FamilyStatus, PublishedState,
     PublishedStatus, RecordStatus, UpdateStatus,
@@ -42,6 +44,10 @@ pub struct Snapshot {
     pub records: Vec<Arc<RecordStatus>>,
     /// The outcome of the last configuration reload, if there was one.
     pub last_reload: Option<ReloadStatus>,
+    /// How the zones' other nameservers follow the updates: one entry per
+    /// zone updated since start.
+    #[serde(default)]
+    pub propagation: Vec<ZonePropagation>,
 }
 
 /// The outcome of one configuration reload (SIGHUP).
@@ -65,6 +71,7 @@ impl Snapshot {
             nameserver: nameserver.into(),
             records: Vec::new(),
             last_reload: None,
+            propagation: Vec::new(),
         }
     }
 
@@ -76,10 +83,22 @@ impl Snapshot {
             .find(|record| record.name.eq_ignore_ascii_case(name))
     }
 
-    /// True when every record publishes what it should and has no alarm.
+    /// True when every record publishes what it should and has no alarm,
+    /// and no nameserver lags behind the updates.
     pub fn all_in_sync(&self) -> bool {
         self.records
             .iter()
             .all(|record| record.in_sync() && record.alarms.is_empty())
+            && self.lagging().next().is_none()
+    }
+
+    /// The nameservers lagging behind the updates, with their zone.
+    pub fn lagging(&self) -> impl Iterator<Item = (&str, &NameserverPropagation)> {
+        self.propagation.iter().flat_map(|zone| {
+            zone.nameservers
+                .iter()
+                .filter(|ns| ns.state == PropagationState::Lagging)
+                .map(move |ns| (zone.zone.as_str(), ns))
+        })
     }
 }
