@@ -3,8 +3,8 @@
 //!
 //! The tracker is a task of its own beside the coordinator: it gets one
 //! [`Round`] per applied UPDATE, reads the primary's new serial, then asks
-//! every follower (quickly at first, then once a second, then every few
-//! seconds once it lags) until it serves that serial and the RRsets the
+//! every follower (10 ms apart at first, doubling to 100 ms for the first
+//! 5 s, then once a second, every 5 s once it lags) until it serves that serial and the RRsets the
 //! update left. A newer round of the same zone replaces an older one; a
 //! follower behind both stays "behind since" the older one, so that a
 //! stopped secondary lags however often the zone changes. Its answers are
@@ -28,9 +28,14 @@ use crate::snapshot::{NameserverPropagation, PropagationState, Timestamp, ZonePr
 use crate::statistics::Statistics;
 
 /// The first wait between two questions to a follower that is behind.
-const FIRST_POLL_DELAY: Duration = Duration::from_millis(20);
-/// The longest wait between two questions while it catches up.
-const MAX_POLL_DELAY: Duration = Duration::from_secs(1);
+const FIRST_POLL_DELAY: Duration = Duration::from_millis(10);
+/// The longest wait between two questions in the first [`FAST_PHASE`]
+/// after an update: the measured time is at most this much late.
+const FAST_POLL_DELAY: Duration = Duration::from_millis(100);
+/// How long after an update a follower is asked often.
+const FAST_PHASE: Duration = Duration::from_secs(5);
+/// The wait between two questions after that, until it lags.
+const SLOW_POLL_DELAY: Duration = Duration::from_secs(1);
 /// The wait between two questions once it lags.
 const LAGGING_POLL_DELAY: Duration = Duration::from_secs(5);
 /// How long the list of a zone's nameservers is kept before it is read again.
@@ -367,10 +372,13 @@ impl<F: Followers> Tracker<F> {
             self.events.emit(event);
         }
         state.polls = state.polls.saturating_add(1);
+        let since_update = now.saturating_duration_since(target.applied_at);
         let delay = if state.lagging {
             LAGGING_POLL_DELAY
-        } else {
+        } else if since_update < FAST_PHASE {
             poll_delay(state.polls)
+        } else {
+            SLOW_POLL_DELAY
         };
         state.next_poll = Some(now + delay);
     }
@@ -490,11 +498,11 @@ fn serial_newer(a: u32, b: u32) -> bool {
     a != b && (a.wrapping_sub(b) as i32) > 0
 }
 
-/// The wait after the `polls`th question: doubling from
-/// [`FIRST_POLL_DELAY`] up to [`MAX_POLL_DELAY`].
+/// The wait after the `polls`th question soon after an update: doubling
+/// from [`FIRST_POLL_DELAY`] up to [`FAST_POLL_DELAY`].
 fn poll_delay(polls: u32) -> Duration {
     let factor = 1u32 << polls.saturating_sub(1).min(10);
-    (FIRST_POLL_DELAY * factor).min(MAX_POLL_DELAY)
+    (FIRST_POLL_DELAY * factor).min(FAST_POLL_DELAY)
 }
 
 async fn sleep_until(wake: Option<Instant>) {

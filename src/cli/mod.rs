@@ -32,7 +32,7 @@ use crate::open_files;
 /// What `--help` adds after the options.
 const EXIT_CODES: &str = "Exit codes: 0 success, 1 failure at run time, 2 invalid command line or \
 configuration, 3 the TSIG key cannot be loaded, 4 a check cannot be prepared, 5 the status listener cannot be bound. \
-`status`: 0 every record in sync without alarms, 1 not, 2 the agent cannot be reached or answers garbage.";
+`status`: 0 every record in sync without alarms and no nameserver lagging, 1 not, 2 the agent cannot be reached or answers garbage.";
 
 /// DNS failover for your own BIND or Knot: health checks, then TSIG-signed
 /// RFC 2136 updates of the A/AAAA records.
@@ -68,7 +68,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Ask the running agent for its status and print it; exit 0 when every record is in sync without alarms, 1 otherwise, 2 when the agent cannot be reached.
+    /// Ask the running agent for its status and print it; exit 0 when every record is in sync without alarms and no nameserver lags, 1 otherwise, 2 when the agent cannot be reached.
     Status {
         /// The agent's listener, e.g. http://127.0.0.1:9153 (default: http.listen from the configuration).
         #[arg(long, value_name = "URL")]

@@ -75,12 +75,27 @@ pub async fn status(url: &str, json: bool) -> Result<(), Failure> {
         .iter()
         .filter(|record| !record.in_sync() || !record.alarms.is_empty())
         .count();
-    match troubled {
-        0 => Ok(()),
-        count => Err(Failure::NotInSync(format!(
-            "{count} of {} records out of sync or with an alarm",
+    let lagging: Vec<String> = snapshot
+        .lagging()
+        .map(|(zone, ns)| format!("{} for {zone}", ns.address))
+        .collect();
+    let mut problems = Vec::new();
+    if troubled > 0 {
+        problems.push(format!(
+            "{troubled} of {} records out of sync or with an alarm",
             snapshot.records.len()
-        ))),
+        ));
+    }
+    if !lagging.is_empty() {
+        problems.push(format!(
+            "lagging behind the updates: {}",
+            lagging.join(", ")
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::NotInSync(problems.join("; ")))
     }
 }
 
