@@ -30,15 +30,6 @@ fn observed_agent(lab: &Lab) -> AgentProcess {
     lab.agent(&lab.config("{ type: tcp, port: PORT }", "http:\n  listen: 0\n"))
 }
 
-/// The listener's address, from the line the agent logs once it is bound.
-fn listener_address(agent: &AgentProcess) -> SocketAddr {
-    let marker = "status listener on http://";
-    agent.wait_for_log(marker, 1, DEADLINE);
-    let log = agent.log();
-    let rest = &log[log.find(marker).unwrap() + marker.len()..];
-    rest[..rest.find('/').unwrap()].parse().unwrap()
-}
-
 fn metrics(address: SocketAddr) -> exposition::Exposition {
     let text = client::get(address, "/metrics");
     exposition::parse(&text).unwrap_or_else(|why| panic!("{why}\n{text}"))
@@ -94,7 +85,7 @@ against_both_servers!(the_listener_follows_a_failover_and_the_status_command_rep
 async fn the_listener_follows_a_failover_and_the_status_command_reports_it(kind: ServerKind) {
     let mut lab = Lab::start(kind, WEB1).await;
     let mut agent = observed_agent(&lab);
-    let address = listener_address(&agent);
+    let address = agent.listener_address(DEADLINE);
     let url = format!("http://{address}");
 
     // Healthy: web1 published, every address up, in sync, no alarm.

@@ -66,6 +66,18 @@ impl AgentProcess {
         );
     }
 
+    /// The status listener's address, from the line the agent logs once it
+    /// is bound (for `http: listen: 0`); panics after `deadline`.
+    pub fn listener_address(&self, deadline: Duration) -> std::net::SocketAddr {
+        let marker = "status listener on http://";
+        self.wait_for_log(marker, 1, deadline);
+        let log = self.log();
+        let rest = &log[log.find(marker).expect("logged") + marker.len()..];
+        rest[..rest.find('/').expect("a URL ends with /")]
+            .parse()
+            .expect("an address")
+    }
+
     /// Sends SIGHUP (reload) and checks that the agent is still running.
     pub fn hang_up(&mut self) {
         let child = self.child.as_mut().expect("still running");
