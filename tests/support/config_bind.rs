@@ -1,6 +1,7 @@
 //! `named.conf` for a test BIND server whose every file stays in its own directory.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::path::Path;
 
 use super::key::TestKey;
@@ -12,24 +13,14 @@ use super::zone::{zone_file_name, Grant, ZoneSpec};
 /// keeps it off port 953, and `reuseport no;` makes a port clash fail instead of silently
 /// splitting the queries between two processes.
 pub fn named_conf(dir: &Path, port: u16, zones: &[ZoneSpec], keys: &[TestKey]) -> String {
-    let dir = dir.display();
-    let mut conf = format!(
-        "options {{
-\tdirectory \"{dir}\";
-\tpid-file \"{dir}/named.pid\";
-\tsession-keyfile \"{dir}/session.key\";
-\tmanaged-keys-directory \"{dir}\";
-\tlisten-on port {port} {{ 127.0.0.1; }};
-\tlisten-on-v6 {{ none; }};
-\treuseport no;
-\trecursion no;
-\tallow-query {{ any; }};
-\tdnssec-validation no;
-\tnotify no;
-}};
-controls {{ }};
-"
-    );
+    // BIND sends at most 20 NOTIFYs a second by default, in 100 ms ticks, which holds back the
+    // NOTIFY of an update made within a few hundred milliseconds of the one before.
+    let notify_rate = if zones.iter().any(|zone| !zone.notify.is_empty()) {
+        "\tnotify-rate 1000;\n"
+    } else {
+        ""
+    };
+    let mut conf = options(dir, port, notify_rate);
     for key in keys {
         conf.push_str(&key.bind_statement());
     }
@@ -47,9 +38,88 @@ controls {{ }};
             }
             conf.push_str("\t};\n");
         }
+        if !zone.notify.is_empty() {
+            conf.push_str(&notify_statements(&zone.notify));
+        }
         conf.push_str("};\n");
     }
     conf
+}
+
+/// Renders `named.conf` for a secondary of `origin` on 127.0.0.1:`port`, transferring from
+/// `primary` into `zone_file` (relative to `dir`, kept as text so a test can read it).
+///
+/// The global `notify no;` keeps the secondary from notifying the zone's NS (the harness's
+/// 127.0.0.1 port 53). NOTIFY is accepted from the primary's address, BIND's default for a
+/// secondary, and `serial-query-rate 1000` lets the SOA query it triggers go out at once (at
+/// the default of 20 a second it waits about 350 ms). The SOA refresh (an hour) is left alone,
+/// so changes arrive by NOTIFY, not by polling; the retry interval is 2 s (`min-retry-time`,
+/// `max-retry-time`), which is also how long after loading its own copy at a start BIND asks
+/// the primary whether it is current.
+pub fn named_secondary_conf(
+    dir: &Path,
+    port: u16,
+    origin: &str,
+    primary: SocketAddr,
+    zone_file: &str,
+) -> String {
+    let mut conf = options(dir, port, "\tserial-query-rate 1000;\n");
+    let _ = write!(
+        conf,
+        "zone \"{origin}\" {{
+\ttype secondary;
+\tprimaries {{ {} port {}; }};
+\tfile \"{zone_file}\";
+\tmasterfile-format text;
+\tmin-retry-time 2;
+\tmax-retry-time 2;
+}};
+",
+        primary.ip(),
+        primary.port()
+    );
+    conf
+}
+
+/// The `options` and `controls` statements every test server starts with; `extra` (whole
+/// lines) goes at the end of `options`.
+fn options(dir: &Path, port: u16, extra: &str) -> String {
+    let dir = dir.display();
+    format!(
+        "options {{
+\tdirectory \"{dir}\";
+\tpid-file \"{dir}/named.pid\";
+\tsession-keyfile \"{dir}/session.key\";
+\tmanaged-keys-directory \"{dir}\";
+\tlisten-on port {port} {{ 127.0.0.1; }};
+\tlisten-on-v6 {{ none; }};
+\treuseport no;
+\trecursion no;
+\tallow-query {{ any; }};
+\tdnssec-validation no;
+\tnotify no;
+{extra}}};
+controls {{ }};
+"
+    )
+}
+
+/// Zone statements that NOTIFY exactly `secondaries`, at once, and let loopback transfer.
+///
+/// `ixfr-from-differences` gives IXFR for zones without grants too, after a reload of an
+/// edited zone file; a zone with grants is dynamic and answers IXFR from its journal anyway.
+/// `max-ixfr-ratio unlimited` keeps BIND from answering IXFR with the whole zone, which it does
+/// by default when the changes are larger than the zone, as they are for a small test zone.
+fn notify_statements(secondaries: &[SocketAddr]) -> String {
+    let targets: String = secondaries
+        .iter()
+        .map(|addr| format!("{} port {}; ", addr.ip(), addr.port()))
+        .collect();
+    format!(
+        "\tnotify explicit;\n\talso-notify {{ {targets}}};\n\tnotify-delay 0;\n\
+         \tallow-transfer {{ 127.0.0.0/8; ::1; }};\n\tixfr-from-differences yes;\n\
+         \tmax-ixfr-ratio unlimited;\n"
+    )
 }
 
 /// One `update-policy` rule for `grant`.

@@ -29,6 +29,16 @@ pub struct Lab {
 impl Lab {
     /// `www` starts out at `initial` (web1's address unless a test says otherwise).
     pub async fn start(kind: ServerKind, initial: &str) -> Lab {
+        Lab::start_with_zone(kind, initial, |zone| zone).await
+    }
+
+    /// Like [`Lab::start`], with the zone changed by `adapt` before the
+    /// nameserver starts (more records, secondaries to notify).
+    pub async fn start_with_zone(
+        kind: ServerKind,
+        initial: &str,
+        adapt: impl FnOnce(ZoneSpec) -> ZoneSpec,
+    ) -> Lab {
         let key = TestKey::generate("agent-key");
         let zone = ZoneSpec::new("example.test.", 7)
             .record(&format!("www 15 IN A {initial}"))
@@ -42,7 +52,7 @@ impl Lab {
                 name: "api".into(),
                 types: vec!["A".into(), "AAAA".into()],
             });
-        let server = NameServer::start(kind, vec![zone], vec![key.clone()]);
+        let server = NameServer::start(kind, vec![adapt(zone)], vec![key.clone()]);
         // ::1 too: a test may serve web1's IPv6 side on the same port.
         let addresses: Vec<IpAddr> = [WEB1, WEB2, "::1"]
             .iter()

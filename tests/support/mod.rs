@@ -40,6 +40,7 @@ mod oracle;
 mod port;
 mod process;
 mod scripted;
+pub mod secondary;
 mod server;
 mod target;
 mod webhook;

@@ -42,7 +42,7 @@ impl ServerKind {
     pub const ALL: [ServerKind; 2] = [ServerKind::Bind, ServerKind::Knot];
 
     /// Executable name.
-    fn program(self) -> &'static str {
+    pub(super) fn program(self) -> &'static str {
         match self {
             ServerKind::Bind => "named",
             ServerKind::Knot => "knotd",
@@ -50,7 +50,7 @@ impl ServerKind {
     }
 
     /// Configuration file name inside the server directory.
-    fn config_file(self) -> &'static str {
+    pub(super) fn config_file(self) -> &'static str {
         match self {
             ServerKind::Bind => "named.conf",
             ServerKind::Knot => "knot.conf",
@@ -58,7 +58,7 @@ impl ServerKind {
     }
 
     /// Command-line arguments: foreground, logging to stderr, the given configuration.
-    fn args(self, config: &str) -> Vec<&str> {
+    pub(super) fn args(self, config: &str) -> Vec<&str> {
         match self {
             ServerKind::Bind => vec!["-g", "-n", "1", "-c", config],
             ServerKind::Knot => vec!["-c", config],
@@ -334,7 +334,7 @@ fn check_spec(zones: &[ZoneSpec], keys: &[TestKey]) {
 }
 
 /// Writes `text` to `path`, panicking with the path on failure.
-fn write(path: &Path, text: &str) {
+pub(super) fn write(path: &Path, text: &str) {
     fs::write(path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }
 

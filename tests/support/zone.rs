@@ -1,6 +1,7 @@
 //! Zones served by a test server and the update permissions attached to them.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 
 /// TTL of the records the harness adds to every zone.
 const HARNESS_TTL: u32 = 300;
@@ -59,6 +60,11 @@ pub struct ZoneSpec {
     pub grants: Vec<Grant>,
     /// The SOA's MNAME (relative or absolute); the harness's own name server when `None`.
     pub primary: Option<String>,
+    /// Secondaries (see [`super::secondary`]) sent a NOTIFY without delay whenever the zone
+    /// changes, exactly these and no others; with any, loopback may also transfer the zone
+    /// (AXFR, and IXFR from the journal). Empty: no NOTIFY and the servers' default transfer
+    /// rules, as for every zone before secondaries existed.
+    pub notify: Vec<SocketAddr>,
 }
 
 impl ZoneSpec {
@@ -74,6 +80,7 @@ impl ZoneSpec {
             records: Vec::new(),
             grants: Vec::new(),
             primary: None,
+            notify: Vec::new(),
         }
     }
 
@@ -86,6 +93,14 @@ impl ZoneSpec {
     /// Names another host as the zone's primary in the SOA (its MNAME).
     pub fn primary(mut self, name: &str) -> ZoneSpec {
         self.primary = Some(name.to_string());
+        self
+    }
+
+    /// Adds a secondary, listening on `secondary`, to notify of every change (and to allow
+    /// transfers to): typically [`super::secondary::PendingSecondary::addr`], reserved before
+    /// the primary is started.
+    pub fn notify(mut self, secondary: SocketAddr) -> ZoneSpec {
+        self.notify.push(secondary);
         self
     }
 
