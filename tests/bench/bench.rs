@@ -1,5 +1,6 @@
 //! Benchmarks of the real `dnsfailover` binary against a real `named` on
-//! loopback: failover latency, check capacity and update throughput.
+//! loopback: failover latency, check capacity, update throughput, and
+//! propagation to a BIND and a Knot secondary.
 //!
 //! Run them with `tests/bench/run` (it builds with `--release`). The same
 //! executable also plays the servers being watched: `serve-http` (one web
@@ -11,6 +12,10 @@
 
 #[path = "../support/mod.rs"]
 mod support;
+// Only part of the client is used here.
+#[allow(dead_code)]
+#[path = "../observe/client.rs"]
+mod http_client;
 
 mod baseline;
 mod capacity;
@@ -23,6 +28,7 @@ mod lab;
 mod listener;
 mod options;
 mod procstat;
+mod propagation;
 mod report;
 mod scraper;
 mod stats;
@@ -70,6 +76,9 @@ fn bench(options: &Options) -> ExitCode {
     }
     if options.updates {
         updates::run(options, &mut table);
+    }
+    if options.propagation {
+        propagation::run(options, &mut table);
     }
     println!("\n{}", table.markdown());
     ExitCode::SUCCESS

@@ -8,9 +8,9 @@ use crate::listener::ListenSpec;
 
 /// How to run the benchmarks (after `--`, e.g. `tests/bench/run --runs 5`).
 pub const USAGE: &str = "\
-usage: tests/bench/run [--runs N] [--only failover,capacity,updates] [--sizes N,N] [--window SECONDS] [--changes N]
+usage: tests/bench/run [--runs N] [--only failover,capacity,updates,propagation] [--sizes N,N] [--window SECONDS] [--changes N]
   --runs N        failover runs per fault and per contender (default 10)
-  --only LIST     which benchmarks to run (default: all three)
+  --only LIST     which benchmarks to run (default: all four)
   --sizes LIST    target counts of the capacity benchmark (default 1000,10000)
   --window S      CPU and jitter measurement window in seconds (default 20)
   --changes N     record changes of the update benchmark (default 1000)";
@@ -43,6 +43,7 @@ pub struct Options {
     pub failover: bool,
     pub capacity: bool,
     pub updates: bool,
+    pub propagation: bool,
     pub runs: usize,
     pub sizes: Vec<usize>,
     pub window: Duration,
@@ -55,6 +56,7 @@ impl Default for Options {
             failover: true,
             capacity: true,
             updates: true,
+            propagation: true,
             runs: 10,
             sizes: vec![1_000, 10_000],
             window: Duration::from_secs(20),
@@ -106,11 +108,13 @@ pub fn parse(args: &[String]) -> Result<Mode, String> {
                 options.failover = false;
                 options.capacity = false;
                 options.updates = false;
+                options.propagation = false;
                 for name in list.split(',') {
                     match name {
                         "failover" => options.failover = true,
                         "capacity" => options.capacity = true,
                         "updates" => options.updates = true,
+                        "propagation" => options.propagation = true,
                         other => return Err(format!("--only: unknown benchmark {other:?}")),
                     }
                 }
