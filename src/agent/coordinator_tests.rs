@@ -62,6 +62,7 @@ fn record(owner: &str) -> Record {
         },
         when_all_down: AllDownPolicy::Keep,
         takeover: false,
+        failback: crate::config::FailbackPolicy::Auto,
     }
 }
 
@@ -80,6 +81,7 @@ fn config(records: Vec<Record>) -> Config {
         http: None,
         notify: crate::config::Notify::default(),
         propagation: crate::config::Propagation::default(),
+        control: crate::config::Control::default(),
     }
 }
 
