@@ -801,7 +801,7 @@ impl<N: Nameserver> Coordinator<N> {
             return;
         };
         if !state.settled {
-            if let FamilyDecision::InSync { server } = decision {
+            if let FamilyDecision::InSync { server, .. } = decision {
                 tracing::info!(record = %name, %family, server = %server, "{name} {family} already publishes {server}: nothing to send");
             }
         }

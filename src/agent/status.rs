@@ -305,7 +305,7 @@ fn desired_status(
             ),
             false,
         ),
-        Some(FamilyDecision::InSync { server }) => (
+        Some(FamilyDecision::InSync { server, .. }) => (
             status(
                 DesiredState::InSync,
                 Some(server),
