@@ -237,6 +237,24 @@ impl Harness {
         applied
     }
 
+    /// Sends an operator's request as the control socket would.
+    async fn operator(
+        &self,
+        request: crate::control::Request,
+        uid: u32,
+    ) -> crate::control::Response {
+        let (reply, answer) = oneshot::channel();
+        self.control
+            .send(Control::Operator {
+                request,
+                uid,
+                reply,
+            })
+            .await
+            .expect("the coordinator runs");
+        answer.await.expect("an answer")
+    }
+
     async fn stop(self) {
         self.shutdown.send_replace(true);
         self.task.await.expect("the coordinator ends cleanly");
@@ -713,3 +731,6 @@ async fn a_reload_updates_only_what_changed_and_keeps_health() {
     assert!(snapshot.record(WWW).is_some() && snapshot.record("api.example.test.").is_some());
     harness.stop().await;
 }
+
+#[path = "coordinator_override_tests.rs"]
+mod overrides;
