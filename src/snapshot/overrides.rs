@@ -42,3 +42,18 @@ pub struct OverrideStatus {
     /// When it ends by itself; `null`: until released.
     pub until: Option<Timestamp>,
 }
+
+impl OverrideStatus {
+    /// "by uid 0 until 2026-12-02T15:40:00.000Z: kernel update", for people.
+    pub fn summary(&self) -> String {
+        let until = self
+            .until
+            .map_or_else(|| "until released".to_owned(), |t| format!("until {t}"));
+        let why = if self.reason.is_empty() {
+            "no reason given"
+        } else {
+            &self.reason
+        };
+        format!("by uid {} {until}: {why}", self.by)
+    }
+}
