@@ -212,7 +212,7 @@ impl<N: Nameserver> Coordinator<N> {
     }
 
     /// Keeps the overrides in the file at `path`, starting with those it
-    /// holds that have not expired (see [`super::state_file`]).
+    /// holds that have not expired (written atomically after each change).
     pub fn with_state_file(mut self, path: PathBuf) -> Self {
         let loaded = state_file::load(&path, now(), SystemTime::now());
         for entry in loaded {
