@@ -17,7 +17,9 @@
 //!    [`event`]: what it did or saw that an operator must be told, which
 //!    [`notify`] delivers to webhooks and a command.
 //! 7. [`http`] serves the latest snapshot, read-only: an HTML page,
-//!    `/status` (JSON) and `/metrics` (Prometheus).
+//!    `/status` (JSON) and `/metrics` (Prometheus). [`control`] is the
+//!    local Unix socket through which operators drain, pin, release, fail
+//!    back and reload (its protocol, and both of its ends).
 //! 8. [`agent`] runs it all: one prober per address and one coordinator that
 //!    owns the engine, talks to the nameserver and publishes snapshots.
 //!    [`plan`] is the one-shot variant that sends nothing; [`preflight`]
@@ -30,6 +32,7 @@ pub mod agent;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod dns;
 pub mod engine;
 pub mod event;

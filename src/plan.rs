@@ -151,7 +151,7 @@ fn describe(decision: &FamilyDecision, published: Option<&AddressRrset>) -> Stri
     match decision {
         FamilyDecision::Unmanaged => "not managed (no server has an address of this family)".into(),
         FamilyDecision::WarmingUp { .. } => format!("undecided; publishes {now}"),
-        FamilyDecision::InSync { server } => format!("in sync with {server}: {now}"),
+        FamilyDecision::InSync { server, .. } => format!("in sync with {server}: {now}"),
         FamilyDecision::Publish(publish) => {
             format!(
                 "publish {} [{}] ttl {} ({}); publishes {now}",

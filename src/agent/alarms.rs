@@ -93,6 +93,7 @@ mod tests {
         );
         let in_sync = FamilyDecision::InSync {
             server: "web1".into(),
+            note: None,
         };
         assert_eq!(
             alarms.note(Family::V4, &in_sync, now),

@@ -8,8 +8,9 @@
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use hickory_proto::rr::Name;
 use prometheus_client::metrics::histogram::Histogram;
@@ -22,10 +23,12 @@ use super::batch;
 use super::clock::{self, now};
 use super::followers::ExpectedRrset;
 use super::nameserver::Nameserver;
+use super::operator;
 use super::prober::ProbeEvent;
 use super::propagation::Round;
 use super::record_state::{RecordState, UpdateReport};
 use super::result_label;
+use super::state_file;
 use super::status::SnapshotPublisher;
 use crate::config::Config;
 use crate::dns::{ApplyOutcome, DnsError, RrsetChange, ZoneUpdate, MAX_CHANGE_BYTES};
@@ -86,6 +89,15 @@ pub enum Control<N> {
         /// Every problem, one per line.
         problem: String,
     },
+    /// An operator's request from the control socket (not `reload`).
+    Operator {
+        /// What is asked.
+        request: crate::control::Request,
+        /// Who asks.
+        uid: u32,
+        /// Where the answer goes.
+        reply: oneshot::Sender<crate::control::Response>,
+    },
 }
 
 /// The probers a new configuration needs started and stopped.
@@ -131,6 +143,8 @@ pub struct Coordinator<N: Nameserver> {
     /// Where applied updates go to be followed to the other nameservers,
     /// and what the follower reports back.
     propagation: Option<PropagationLink>,
+    /// Where the overrides are kept across restarts (none: not kept).
+    state_file: Option<PathBuf>,
 }
 
 /// The coordinator's end of the propagation tracker.
@@ -170,6 +184,7 @@ impl<N: Nameserver> Coordinator<N> {
             statistics: Statistics::default(),
             check_durations: HashMap::new(),
             propagation: None,
+            state_file: None,
         };
         let names: Vec<Name> = coordinator
             .engine
@@ -193,6 +208,18 @@ impl<N: Nameserver> Coordinator<N> {
     /// reports in the snapshots.
     pub fn with_propagation(mut self, propagation: PropagationLink) -> Self {
         self.propagation = Some(propagation);
+        self
+    }
+
+    /// Keeps the overrides in the file at `path`, starting with those it
+    /// holds that have not expired (written atomically after each change).
+    pub fn with_state_file(mut self, path: PathBuf) -> Self {
+        let loaded = state_file::load(&path, now(), SystemTime::now());
+        for entry in loaded {
+            tracing::info!(file = %path.display(), "override restored from {}: {}", path.display(), operator::describe(&entry));
+            self.engine.overrides_mut().set(entry);
+        }
+        self.state_file = Some(path);
         self
     }
 
@@ -271,7 +298,55 @@ impl<N: Nameserver> Coordinator<N> {
                 let _ = reply.send(applied);
             }
             Control::ReloadFailed { problem } => self.status.note_reload(false, problem),
+            Control::Operator {
+                request,
+                uid,
+                reply,
+            } => {
+                let outcome =
+                    operator::apply(&mut self.engine, request, uid, now, SystemTime::now());
+                self.overrides_changed(outcome.affected, outcome.changed);
+                let _ = reply.send(outcome.response);
+            }
         }
+    }
+
+    /// The overrides changed for `affected`: decide them again (at most one
+    /// UPDATE each follows) and, when `save`, write the state file.
+    fn overrides_changed(&mut self, affected: Vec<Name>, save: bool) {
+        for name in affected {
+            self.status.mark(&name);
+            self.dirty.insert(name);
+        }
+        self.status.note_overrides();
+        if !save {
+            return;
+        }
+        let Some(path) = &self.state_file else {
+            return;
+        };
+        if let Err(error) = state_file::save(path, self.engine.overrides().entries()) {
+            tracing::error!(file = %path.display(), "cannot write the state file {}: {error}; the overrides hold until the agent stops", path.display());
+        }
+    }
+
+    /// Ends the overrides whose time is up.
+    fn expire_overrides(&mut self, now: Instant) {
+        let expired = self.engine.overrides_mut().expire(now);
+        if expired.is_empty() {
+            return;
+        }
+        let mut affected = Vec::new();
+        for entry in &expired {
+            operator::audit(&format!("expired: {}", operator::describe(entry)), entry);
+            affected.extend(
+                self.engine
+                    .records()
+                    .filter(|record| entry.affects(record))
+                    .map(|record| record.name.clone()),
+            );
+        }
+        self.overrides_changed(affected, true);
     }
 
     /// Applies a new configuration: addresses still there keep their health,
@@ -342,10 +417,14 @@ impl<N: Nameserver> Coordinator<N> {
 
     fn next_wake(&self) -> Instant {
         let retry = self.retries.peek().map(|Reverse((at, _))| *at);
-        [retry, self.status.due()]
-            .into_iter()
-            .flatten()
-            .fold(self.next_refresh, Instant::min)
+        [
+            retry,
+            self.status.due(),
+            self.engine.overrides().next_expiry(),
+        ]
+        .into_iter()
+        .flatten()
+        .fold(self.next_refresh, Instant::min)
     }
 
     fn on_probe(&mut self, event: ProbeEvent) {
@@ -657,6 +736,7 @@ impl<N: Nameserver> Coordinator<N> {
 
     /// Starts the reads and updates that are due, and publishes the status.
     fn dispatch(&mut self, now: Instant) {
+        self.expire_overrides(now);
         self.release_retries(now);
         if now >= self.next_refresh {
             self.next_refresh = now + REFRESH_INTERVAL;
@@ -752,6 +832,12 @@ impl<N: Nameserver> Coordinator<N> {
             .engine
             .decide(record, [published.v4.as_ref(), published.v6.as_ref()])?;
         self.status.mark(record);
+        if self.engine.overrides().failback_requested(record)
+            && decision.iter().all(|(_, d)| d.publish().is_none())
+        {
+            // Done, or nothing to fail back to: a later failover is held again.
+            self.engine.overrides_mut().failback_done(record);
+        }
         let state = self.records.get_mut(record)?;
         state.decision = Some(decision.clone());
         if state.busy || state.retry_at.is_some() || !self.engine.is_warm(record) {
@@ -801,7 +887,7 @@ impl<N: Nameserver> Coordinator<N> {
             return;
         };
         if !state.settled {
-            if let FamilyDecision::InSync { server } = decision {
+            if let FamilyDecision::InSync { server, .. } = decision {
                 tracing::info!(record = %name, %family, server = %server, "{name} {family} already publishes {server}: nothing to send");
             }
         }

@@ -62,6 +62,7 @@ fn record(owner: &str) -> Record {
         },
         when_all_down: AllDownPolicy::Keep,
         takeover: false,
+        failback: crate::config::FailbackPolicy::Auto,
     }
 }
 
@@ -80,6 +81,7 @@ fn config(records: Vec<Record>) -> Config {
         http: None,
         notify: crate::config::Notify::default(),
         propagation: crate::config::Propagation::default(),
+        control: crate::config::Control::default(),
     }
 }
 
@@ -233,6 +235,24 @@ impl Harness {
             self.targets.insert((key.record.clone(), key.address), *id);
         }
         applied
+    }
+
+    /// Sends an operator's request as the control socket would.
+    async fn operator(
+        &self,
+        request: crate::control::Request,
+        uid: u32,
+    ) -> crate::control::Response {
+        let (reply, answer) = oneshot::channel();
+        self.control
+            .send(Control::Operator {
+                request,
+                uid,
+                reply,
+            })
+            .await
+            .expect("the coordinator runs");
+        answer.await.expect("an answer")
     }
 
     async fn stop(self) {
@@ -711,3 +731,6 @@ async fn a_reload_updates_only_what_changed_and_keeps_health() {
     assert!(snapshot.record(WWW).is_some() && snapshot.record("api.example.test.").is_some());
     harness.stop().await;
 }
+
+#[path = "coordinator_override_tests.rs"]
+mod overrides;

@@ -8,6 +8,7 @@ mod clock;
 mod coordinator;
 mod followers;
 mod nameserver;
+mod operator;
 mod prober;
 mod propagation;
 
@@ -16,6 +17,7 @@ mod record_state;
 mod result_label;
 #[cfg(test)]
 mod scripted;
+mod state_file;
 mod status;
 
 use std::collections::HashMap;
@@ -61,6 +63,10 @@ pub struct Agent {
     checkers: Vec<(TargetId, Checker)>,
     tls: TlsContexts,
     lagging_after: Duration,
+    /// Where the overrides are kept (`control.state_file`).
+    state_file: std::path::PathBuf,
+    /// Operators' requests from the control socket, when it is open.
+    operators: Option<mpsc::Receiver<crate::control::Incoming>>,
 }
 
 /// The nameservers the agent talks to: the primary it updates, and those
@@ -77,6 +83,15 @@ pub struct Nameservers<N, F> {
 /// A configuration to apply while running (SIGHUP): validated, its key
 /// loaded into `nameserver`; or every problem that made it unusable.
 pub type Reload<N> = Result<NewConfig<N>, String>;
+
+/// A reload and, when someone waits for it (`dnsfailover reload`), where
+/// its outcome goes: `Ok` applied, `Err` why it was refused.
+pub struct ReloadRequest<N> {
+    /// What to apply.
+    pub reload: Reload<N>,
+    /// Who waits for the outcome.
+    pub reply: Option<oneshot::Sender<Result<(), String>>>,
+}
 
 /// A validated configuration and the client built from it.
 pub struct NewConfig<N> {
@@ -103,7 +118,19 @@ impl Agent {
             checkers,
             tls: tls.clone(),
             lagging_after: config.propagation.lagging_after,
+            state_file: config.control.state_file.clone(),
+            operators: None,
         })
+    }
+
+    /// Takes operators' requests (drain, pin, release, overrides, failback;
+    /// not reload, which comes through the reloads) from `requests`.
+    pub fn with_operator_requests(
+        mut self,
+        requests: mpsc::Receiver<crate::control::Incoming>,
+    ) -> Agent {
+        self.operators = Some(requests);
+        self
     }
 
     /// How many addresses are checked.
@@ -123,7 +150,7 @@ impl Agent {
         self,
         nameservers: Nameservers<N, F>,
         sink: EventSink,
-        mut reloads: mpsc::Receiver<Reload<N>>,
+        mut reloads: mpsc::Receiver<ReloadRequest<N>>,
         shutdown: watch::Receiver<bool>,
         observe: impl FnOnce(watch::Receiver<Arc<Snapshot>>, Statistics),
     ) {
@@ -134,7 +161,9 @@ impl Agent {
             label.clone(),
             clock::now(),
         )
-        .with_events(sink.clone(), host_name());
+        .with_events(sink.clone(), host_name())
+        .with_state_file(self.state_file.clone());
+        let mut operators = self.operators;
         let statistics = coordinator.statistics().clone();
         if let Some(followers) = nameservers.followers {
             let (tracker, status) = Tracker::new(
@@ -178,8 +207,21 @@ impl Agent {
                     }
                     break;
                 }
-                Some(reload) = reloads.recv() => {
-                    apply_reload(reload, &self.tls, &control, &mut probers).await;
+                Some(request) = reloads.recv() => {
+                    let outcome = apply_reload(request.reload, &self.tls, &control, &mut probers).await;
+                    if let Some(reply) = request.reply {
+                        let _ = reply.send(outcome);
+                    }
+                }
+                Some(incoming) = next_operator(&mut operators) => {
+                    let request = Control::Operator {
+                        request: incoming.request,
+                        uid: incoming.uid,
+                        reply: incoming.reply,
+                    };
+                    if control.send(request).await.is_err() {
+                        break;
+                    }
                 }
             }
         }
@@ -187,15 +229,28 @@ impl Agent {
     }
 }
 
+/// The next operator's request; never, without a control socket.
+async fn next_operator(
+    operators: &mut Option<mpsc::Receiver<crate::control::Incoming>>,
+) -> Option<crate::control::Incoming> {
+    match operators {
+        Some(receiver) => match receiver.recv().await {
+            Some(incoming) => Some(incoming),
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
 /// Applies one reload: builds its checks first (a problem there refuses the
 /// whole reload), then has the coordinator apply it and starts and stops
-/// probers as it says.
+/// probers as it says. Returns why it was refused, if it was.
 async fn apply_reload<N: Nameserver>(
     reload: Reload<N>,
     tls: &TlsContexts,
     control: &mpsc::Sender<Control<N>>,
     probers: &mut Probers,
-) {
+) -> Result<(), String> {
     let new = match reload {
         Ok(new) => new,
         Err(problem) => return refuse_reload(control, problem).await,
@@ -210,11 +265,12 @@ async fn apply_reload<N: Nameserver>(
         nameserver: new.nameserver,
         reply,
     };
+    let stopping = || Err("the agent is stopping".to_owned());
     if control.send(request).await.is_err() {
-        return;
+        return stopping();
     }
     let Ok(applied) = applied.await else {
-        return;
+        return stopping();
     };
     for id in applied.stop {
         probers.stop(id);
@@ -224,13 +280,22 @@ async fn apply_reload<N: Nameserver>(
             probers.start(id, checker, due);
         }
     }
+    Ok(())
 }
 
-async fn refuse_reload<N>(control: &mpsc::Sender<Control<N>>, problem: String) {
+async fn refuse_reload<N>(
+    control: &mpsc::Sender<Control<N>>,
+    problem: String,
+) -> Result<(), String> {
     for line in problem.lines() {
         tracing::error!("reload refused, the running configuration stays: {line}");
     }
-    let _ = control.send(Control::ReloadFailed { problem }).await;
+    let _ = control
+        .send(Control::ReloadFailed {
+            problem: problem.clone(),
+        })
+        .await;
+    Err(problem)
 }
 
 /// A checker for every address of `config`, by identity.

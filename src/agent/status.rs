@@ -15,9 +15,10 @@ use tokio::sync::watch;
 
 use super::alarms::Condition;
 use super::clock::WallClock;
+use super::operator::override_status;
 use super::record_state::RecordState;
 use crate::config::Record;
-use crate::engine::{Engine, FamilyDecision, Health, RecordDecision};
+use crate::engine::{Engine, FamilyDecision, Health, OverrideKind, RecordDecision};
 use crate::snapshot::{
     AddressStatus, Alarm, AlarmKind, CheckStatus, DesiredState, DesiredStatus, ErrorStatus,
     FamilyStatus, HealthState, PublishedState, PublishedStatus, RecordStatus, ReloadStatus,
@@ -87,6 +88,11 @@ impl SnapshotPublisher {
         self.general_stale = true;
     }
 
+    /// Notes that the overrides changed (the list in the snapshot).
+    pub fn note_overrides(&mut self) {
+        self.general_stale = true;
+    }
+
     /// Notes what the propagation tracker published.
     pub fn note_propagation(&mut self, propagation: Arc<Vec<ZonePropagation>>) {
         self.propagation = propagation;
@@ -146,6 +152,12 @@ impl SnapshotPublisher {
                 .collect(),
             last_reload: self.reload.clone(),
             propagation: self.propagation.as_ref().clone(),
+            overrides: engine
+                .overrides()
+                .entries()
+                .iter()
+                .map(override_status)
+                .collect(),
             ..Snapshot::empty(self.nameserver.clone(), clock.wall())
         };
         self.general_stale = false;
@@ -167,6 +179,16 @@ fn record_status(
         .iter()
         .zip(layout)
         .map(|(server, ids)| ServerStatus {
+            drained: engine
+                .overrides()
+                .entries()
+                .iter()
+                .rev()
+                .find(|o| {
+                    matches!(&o.kind, OverrideKind::Drain { server: s, .. } if *s == server.name)
+                        && o.affects(record)
+                })
+                .map(override_status),
             name: server.name.clone(),
             addresses: ids
                 .iter()
@@ -196,6 +218,13 @@ fn record_status(
         .map(|family| family_status(record, state, family))
         .collect();
     RecordStatus {
+        pinned: engine
+            .overrides()
+            .entries()
+            .iter()
+            .rev()
+            .find(|o| matches!(o.kind, OverrideKind::Pin { .. }) && o.affects(record))
+            .map(override_status),
         name: record.name.to_string(),
         zone: state.zone.as_ref().map(ToString::to_string),
         ttl: record.ttl,
@@ -305,12 +334,13 @@ fn desired_status(
             ),
             false,
         ),
-        Some(FamilyDecision::InSync { server }) => (
+        Some(FamilyDecision::InSync { server, note }) => (
             status(
                 DesiredState::InSync,
                 Some(server),
                 published_addresses(),
-                format!("{server} is published and is the right choice"),
+                note.clone()
+                    .unwrap_or_else(|| format!("{server} is published and is the right choice")),
             ),
             true,
         ),

@@ -6,6 +6,7 @@
 //! listener (`http.listen`) cannot be bound. `status` has its own: 0 all in
 //! sync, 1 not, 2 no usable answer from the agent.
 
+mod control;
 mod failure;
 mod status;
 mod status_table;
@@ -77,6 +78,47 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Treat SERVER as down for the decisions while its checks go on (over the control socket).
+    Drain {
+        /// The server's name.
+        server: String,
+        /// Only in this record (default: every record that has the server).
+        #[arg(long, value_name = "NAME")]
+        record: Option<String>,
+        /// How long, e.g. 30m (default: until released).
+        #[arg(long = "for", value_name = "DURATION")]
+        for_: Option<String>,
+        /// Why, for the audit log and status.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        reason: String,
+    },
+    /// Publish SERVER for RECORD whatever the checks say (over the control socket).
+    Pin {
+        /// The record's name.
+        record: String,
+        /// The server's name.
+        server: String,
+        /// How long, e.g. 30m (default: until released).
+        #[arg(long = "for", value_name = "DURATION")]
+        for_: Option<String>,
+        /// Why, for the audit log and status.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        reason: String,
+    },
+    /// Remove the drains of a server or the pin of a record.
+    Release {
+        /// A server name or a record name.
+        target: String,
+    },
+    /// List the overrides in force, with expiry, who and why.
+    Overrides,
+    /// With failback: manual, send RECORD back to its first server up now.
+    Failback {
+        /// The record's name.
+        record: String,
+    },
+    /// Ask the running agent to reload its configuration; print whether it was applied.
+    Reload,
 }
 
 /// Parses the command line, runs the command, and returns the exit code.
@@ -118,6 +160,10 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         };
         return run_async(|| status::status(&url, *json));
     }
+    if let Some(request) = control_request(&cli.command)? {
+        let socket = control::socket_from_config(&cli.config)?;
+        return run_async(|| control::send(socket, request));
+    }
     let (config, key) = load(&cli.config)?;
     match cli.command {
         Command::CheckConfig => {
@@ -148,8 +194,46 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             Agent::prepare(&config, &TlsContexts::new())?;
             run_async(|| plan(config, key))
         }
-        Command::Status { .. } => unreachable!("answered above"),
+        _ => unreachable!("answered above"),
     }
+}
+
+/// The request a control subcommand sends; `None` for the others.
+fn control_request(command: &Command) -> Result<Option<crate::control::Request>, Failure> {
+    use crate::control::Request;
+    Ok(Some(match command {
+        Command::Drain {
+            server,
+            record,
+            for_,
+            reason,
+        } => Request::Drain {
+            server: server.clone(),
+            record: record.clone(),
+            for_seconds: control::seconds(for_.as_deref())?,
+            reason: reason.clone(),
+        },
+        Command::Pin {
+            record,
+            server,
+            for_,
+            reason,
+        } => Request::Pin {
+            record: record.clone(),
+            server: server.clone(),
+            for_seconds: control::seconds(for_.as_deref())?,
+            reason: reason.clone(),
+        },
+        Command::Release { target } => Request::Release {
+            target: target.clone(),
+        },
+        Command::Overrides => Request::Overrides,
+        Command::Failback { record } => Request::Failback {
+            record: record.clone(),
+        },
+        Command::Reload => Request::Reload,
+        _ => return Ok(None),
+    }))
 }
 
 /// Loads and validates the configuration and loads its TSIG key, once.
@@ -243,27 +327,104 @@ const NOTIFY_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// On each SIGHUP, the configuration at `path` read and validated again and
 /// its key re-read: the agent applies the result, or logs its problems and
 /// keeps running as it is.
-fn reload_requests(
-    path: PathBuf,
-) -> Result<tokio::sync::mpsc::Receiver<crate::agent::Reload<Client>>, Failure> {
+fn reload_requests(path: PathBuf) -> Result<ReloadChannel, Failure> {
     let mut hangups = crate::shutdown::on_reload_signal()
         .map_err(|error| Failure::Runtime(format!("cannot watch SIGHUP: {error}")))?;
     let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    let requests = sender.clone();
+    let reload_path = path.clone();
     tokio::spawn(async move {
         while hangups.recv().await.is_some() {
             tracing::info!("SIGHUP received: reloading {}", path.display());
-            let reload = load(&path)
-                .map(|(config, key)| crate::agent::NewConfig {
-                    nameserver: client(&config, key),
-                    config,
-                })
-                .map_err(|failure| failure.to_string());
-            if sender.send(reload).await.is_err() {
+            let request = crate::agent::ReloadRequest {
+                reload: read_reload(&path),
+                reply: None,
+            };
+            if sender.send(request).await.is_err() {
                 return;
             }
         }
     });
-    Ok(receiver)
+    Ok(ReloadChannel {
+        receiver,
+        sender: requests,
+        path: reload_path,
+    })
+}
+
+/// The reloads for the agent, and how the control socket adds its own.
+struct ReloadChannel {
+    receiver: tokio::sync::mpsc::Receiver<crate::agent::ReloadRequest<Client>>,
+    sender: tokio::sync::mpsc::Sender<crate::agent::ReloadRequest<Client>>,
+    path: PathBuf,
+}
+
+/// The configuration at `path` with its key, or every problem.
+fn read_reload(path: &Path) -> crate::agent::Reload<Client> {
+    load(path)
+        .map(|(config, key)| crate::agent::NewConfig {
+            nameserver: client(&config, key),
+            config,
+        })
+        .map_err(|failure| failure.to_string())
+}
+
+/// Binds the control socket before any check starts; a live agent's socket
+/// is not taken over.
+fn bind_control(config: &Config) -> Result<crate::control::ControlListener, Failure> {
+    let control = &config.control;
+    let listener = crate::control::ControlListener::bind(&control.socket, control.group.as_deref())
+        .map_err(|error| Failure::Runtime(format!("cannot open the control socket: {error}")))?;
+    tracing::info!(socket = %listener.path().display(), "control socket on {}", listener.path().display());
+    Ok(listener)
+}
+
+/// Serves the control socket: reloads go to the reloads (answered with
+/// their outcome), everything else to the agent.
+fn serve_control(
+    listener: crate::control::ControlListener,
+    reloads: &ReloadChannel,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::sync::mpsc::Receiver<crate::control::Incoming> {
+    use crate::control::{Request, Response};
+    let (incoming, mut requests) = tokio::sync::mpsc::channel(16);
+    let (to_agent, agent_requests) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(listener.serve(incoming, shutdown));
+    let (sender, path) = (reloads.sender.clone(), reloads.path.clone());
+    tokio::spawn(async move {
+        while let Some(request) = requests.recv().await {
+            if request.request != Request::Reload {
+                if to_agent.send(request).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            tracing::info!(
+                audit = true,
+                uid = request.uid,
+                "reload asked by uid {} over the control socket: reloading {}",
+                request.uid,
+                path.display()
+            );
+            let (reply, outcome) = tokio::sync::oneshot::channel();
+            let reload = crate::agent::ReloadRequest {
+                reload: read_reload(&path),
+                reply: Some(reply),
+            };
+            if sender.send(reload).await.is_err() {
+                return;
+            }
+            let response = match outcome.await {
+                Ok(Ok(())) => Response::done(format!("reloaded {}: applied", path.display())),
+                Ok(Err(problem)) => Response::refused(format!(
+                    "reload refused, the running configuration stays:\n{problem}"
+                )),
+                Err(_) => Response::refused("the agent is stopping"),
+            };
+            let _ = request.reply.send(response);
+        }
+    });
+    agent_requests
 }
 
 async fn run(
@@ -283,6 +444,9 @@ async fn run(
         Some(http) => Some(bind_status_listener(http.listen).await?),
         None => None,
     };
+    let control = bind_control(&config)?;
+    let operators = serve_control(control, &reloads, shutdown.clone());
+    let agent = agent.with_operator_requests(operators);
     let mut server = None;
     let serve_shutdown = shutdown.clone();
     let (events, delivery) = notifier.start();
@@ -302,7 +466,7 @@ async fn run(
         .run(
             nameservers,
             events,
-            reloads,
+            reloads.receiver,
             shutdown,
             |snapshots, statistics| {
                 server = listener.map(|listener| {

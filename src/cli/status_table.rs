@@ -1,6 +1,7 @@
 //! The readable form of a status for `dnsfailover status`: one table of
 //! records and families, then one of addresses, then one of the nameservers
-//! that follow the updates (when any is followed).
+//! that follow the updates (when any is followed), then one of the manual
+//! overrides (when any is in force).
 
 use std::fmt::Write;
 use std::net::IpAddr;
@@ -62,7 +63,10 @@ pub fn render(snapshot: &Snapshot) -> String {
                     record.name.clone(),
                     server.name.clone(),
                     address.address.to_string(),
-                    address.health.as_str().to_owned(),
+                    match server.drained {
+                        Some(_) => format!("{}, drained", address.health.as_str()),
+                        None => address.health.as_str().to_owned(),
+                    },
                     address.since.to_string(),
                     last,
                 ]);
@@ -106,6 +110,28 @@ pub fn render(snapshot: &Snapshot) -> String {
     if followers.len() > 1 {
         out.push('\n');
         out.push_str(&table(&followers));
+    }
+    let mut overrides = vec![row(&[
+        "OVERRIDE", "RECORD", "SERVER", "UNTIL", "BY", "REASON",
+    ])];
+    for entry in &snapshot.overrides {
+        overrides.push(vec![
+            entry.kind.as_str().to_owned(),
+            entry
+                .record
+                .clone()
+                .unwrap_or_else(|| "(every record)".to_owned()),
+            entry.server.clone(),
+            entry
+                .until
+                .map_or_else(|| "until released".to_owned(), |t| t.to_string()),
+            format!("uid {}", entry.by),
+            entry.reason.clone(),
+        ]);
+    }
+    if overrides.len() > 1 {
+        out.push('\n');
+        out.push_str(&table(&overrides));
     }
     out
 }

@@ -1,8 +1,9 @@
 //! The whole file: `nameserver:`, `defaults:`, `records:`, `http:`, `notify:`
-//! and `propagation:`.
+//! `propagation:` and `control:`.
 
 use std::collections::HashMap;
 
+use super::control::read_control;
 use super::http::read_http;
 use super::nameserver::read_nameserver;
 use super::node::{Node, Position, Value};
@@ -24,6 +25,7 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "http",
     "notify",
     "propagation",
+    "control",
 ];
 
 /// Validates the document, reporting every problem; `None` when there is any.
@@ -68,12 +70,17 @@ pub(super) fn read_config(
         None => Some(super::Propagation::default()),
         Some(node) => read_propagation(node, "propagation", report),
     };
+    let control = match table.get("control") {
+        None => Some(super::Control::default()),
+        Some(node) => read_control(node, "control", report),
+    };
     Some(Config {
         nameserver: nameserver?,
         records: records?,
         http: http.map_or(Some(None), |read| read.map(Some))?,
         notify: notify?,
         propagation: propagation?,
+        control: control?,
     })
 }
 

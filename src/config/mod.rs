@@ -14,6 +14,7 @@
 //! - YAML types are not guessed: `port: "80"` is a string and refused.
 
 mod check;
+mod control;
 mod document;
 mod http;
 mod model;
@@ -36,6 +37,7 @@ use std::path::Path;
 use crate::vocabulary::KeySource;
 
 pub use check::{DEFAULT_EXPECT_STATUS, DEFAULT_HTTPS_PORT, DEFAULT_HTTP_PATH, DEFAULT_HTTP_PORT};
+pub use control::{DEFAULT_CONTROL_SOCKET, DEFAULT_STATE_FILE};
 pub use http::DEFAULT_HTTP_ADDRESS;
 pub use model::*;
 pub use nameserver::{DEFAULT_DNS_PORT, DEFAULT_NAMESERVER_TIMEOUT};

@@ -25,6 +25,8 @@ pub struct Config {
     pub notify: super::Notify,
     /// Following each update to the zone's other nameservers.
     pub propagation: Propagation,
+    /// The local control socket and the state file of overrides.
+    pub control: Control,
 }
 
 impl Config {
@@ -58,6 +60,19 @@ pub struct HttpListener {
     pub listen: SocketAddr,
     /// Whether a non-loopback `listen` address was allowed explicitly.
     pub allow_remote: bool,
+}
+
+/// The local control socket (`dnsfailover drain`, `pin`, ...) and where
+/// the overrides it sets are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Control {
+    /// The Unix socket's path; created with mode 0660.
+    pub socket: PathBuf,
+    /// The group the socket is given, whose members may use it; `None`: the
+    /// agent's own group.
+    pub group: Option<String>,
+    /// The JSON file the overrides are kept in across restarts.
+    pub state_file: PathBuf,
 }
 
 /// Following each update until every other nameserver of the zone serves it.
@@ -94,6 +109,8 @@ pub struct Record {
     pub when_all_down: AllDownPolicy,
     /// Overwrite RRsets that hold addresses not in this configuration.
     pub takeover: bool,
+    /// Whether traffic goes back to a preferred server on its own.
+    pub failback: FailbackPolicy,
 }
 
 impl Record {
@@ -148,6 +165,17 @@ pub enum AllDownPolicy {
     Keep,
     /// Publish the first server's addresses.
     First,
+}
+
+/// What happens when a server earlier in the list is up again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailbackPolicy {
+    /// Traffic goes back to it at once (default).
+    #[default]
+    Auto,
+    /// The record stays on the server it failed over to until an operator
+    /// runs `dnsfailover failback RECORD`, or until that server fails.
+    Manual,
 }
 
 /// A health check.

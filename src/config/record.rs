@@ -69,6 +69,7 @@ pub(super) fn read_record(
             timing: settings.timing,
             when_all_down: settings.when_all_down,
             takeover: takeover.unwrap_or(false),
+            failback: settings.failback,
         }),
         _ => None,
     };

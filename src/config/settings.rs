@@ -1,5 +1,5 @@
 //! Settings a record may take from `defaults:` or override: TTL, check timing,
-//! the check itself and the all-down policy.
+//! the check itself, the all-down policy and the failback policy.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use super::check::read_check;
 use super::report::Report;
 use super::scalar;
 use super::table::Table;
-use super::{AllDownPolicy, CheckSpec, Timing};
+use super::{AllDownPolicy, CheckSpec, FailbackPolicy, Timing};
 
 /// Keys of the settings, in `defaults:` and in each record.
 pub(super) const SETTING_KEYS: &[&str] = &[
@@ -20,6 +20,7 @@ pub(super) const SETTING_KEYS: &[&str] = &[
     "rise",
     "check",
     "when_all_down",
+    "failback",
 ];
 /// TTL of the published records when none is given, in seconds.
 pub const DEFAULT_TTL: u32 = 30;
@@ -39,6 +40,11 @@ pub const MAX_THRESHOLD: u32 = 100;
 const ALL_DOWN_POLICIES: &[(&str, AllDownPolicy)] = &[
     ("keep", AllDownPolicy::Keep),
     ("first", AllDownPolicy::First),
+];
+
+const FAILBACK_POLICIES: &[(&str, FailbackPolicy)] = &[
+    ("auto", FailbackPolicy::Auto),
+    ("manual", FailbackPolicy::Manual),
 ];
 
 /// The check a table ends up with.
@@ -66,6 +72,7 @@ pub(super) struct Settings {
     pub ttl: u32,
     pub timing: Timing,
     pub when_all_down: AllDownPolicy,
+    pub failback: FailbackPolicy,
     pub check: CheckSetting,
 }
 
@@ -81,6 +88,7 @@ impl Settings {
                 rise: DEFAULT_RISE,
             },
             when_all_down: AllDownPolicy::default(),
+            failback: FailbackPolicy::default(),
             check: CheckSetting::Absent,
         }
     }
@@ -117,6 +125,11 @@ impl Settings {
                     scalar::keyword(node, ALL_DOWN_POLICIES)
                 })
                 .unwrap_or(self.when_all_down),
+            failback: table
+                .optional("failback", report, |node| {
+                    scalar::keyword(node, FAILBACK_POLICIES)
+                })
+                .unwrap_or(self.failback),
             check,
         };
         let given_but_invalid =

@@ -87,6 +87,7 @@ fn the_issue_example_becomes_exactly_this_config() {
             },
             when_all_down: AllDownPolicy::Keep,
             takeover: false,
+            failback: FailbackPolicy::Auto,
         }],
         http: None,
         notify: Notify {
@@ -94,6 +95,7 @@ fn the_issue_example_becomes_exactly_this_config() {
             ..Notify::default()
         },
         propagation: Propagation::default(),
+        control: Control::default(),
     };
     assert_eq!(parse_ok(ISSUE_EXAMPLE), expected);
 }
@@ -273,6 +275,7 @@ records: [ { name: www.example.test, check: { type: https{records[0].check} }, s
 http: { listen: 9153{http} }
 notify: { webhooks: [ { url: \"http://127.0.0.1:9/h\"{notify.webhooks[0]} } ], command: { run: [/bin/true]{notify.command} }{notify} }
 propagation: { lagging_after: 10s{propagation} }
+control: { socket: /run/x.sock{control} }
 {}
 ";
 
@@ -291,6 +294,7 @@ const TABLE_PATHS: &[&str] = &[
     "notify.webhooks[0]",
     "notify.command",
     "propagation",
+    "control",
 ];
 
 /// [`EVERY_TABLE`] with `bogus: 1` added to the table at `target` (none when `None`).
@@ -412,7 +416,7 @@ fn problems_come_in_file_order() {
 #[test]
 fn the_annotated_example_mentions_every_key_of_every_table() {
     let record_keys = record::record_keys();
-    let tables: [(&str, &[&str]); 9] = [
+    let tables: [(&str, &[&str]); 10] = [
         ("top level", document::TOP_KEYS),
         ("nameserver", nameserver::NAMESERVER_KEYS),
         ("nameserver.key", nameserver::INLINE_KEY_KEYS),
@@ -422,6 +426,7 @@ fn the_annotated_example_mentions_every_key_of_every_table() {
         ("server", record::SERVER_KEYS),
         ("http", http::HTTP_KEYS),
         ("propagation", propagation::PROPAGATION_KEYS),
+        ("control", control::CONTROL_KEYS),
     ];
     for (table, keys) in tables {
         for key in keys {
@@ -647,4 +652,41 @@ fn propagation_sections_that_are_refused_say_why_at_the_field() {
             found[0].message
         );
     }
+}
+
+#[test]
+fn control_and_failback_are_read_with_their_defaults() {
+    let record = "records: [{ name: a.example.test, check: { type: tcp, port: 1 }, servers: [{ name: a, addresses: [192.0.2.1] }] }]\n";
+    let plain = parse_ok(&format!("{NAMESERVER}{record}"));
+    assert_eq!(plain.control, Control::default());
+    assert_eq!(plain.records[0].failback, FailbackPolicy::Auto);
+    let text = format!(
+        "{NAMESERVER}defaults: {{ failback: manual }}\n{record}control: {{ socket: /tmp/c.sock, group: ops, state_file: /tmp/s.json }}\n"
+    );
+    let config = parse_ok(&text);
+    assert_eq!(config.records[0].failback, FailbackPolicy::Manual);
+    assert_eq!(config.control.socket, PathBuf::from("/tmp/c.sock"));
+    assert_eq!(config.control.group.as_deref(), Some("ops"));
+    assert_eq!(config.control.state_file, PathBuf::from("/tmp/s.json"));
+}
+
+#[test]
+fn control_problems_are_reported_at_their_field() {
+    let record = "records: [{ name: a.example.test, check: { type: tcp, port: 1 }, servers: [{ name: a, addresses: [192.0.2.1] }], failback: sometimes }]\n";
+    let text = format!(
+        "{NAMESERVER}{record}control: {{ socket: run/c.sock, group: \"o p\", state_file: 3 }}\n"
+    );
+    let found = problems(&text);
+    let fields: Vec<&str> = found.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "records[0].failback",
+            "control.socket",
+            "control.group",
+            "control.state_file"
+        ],
+        "{found:?}"
+    );
+    assert!(found[1].message.contains("absolute"), "{found:?}");
 }

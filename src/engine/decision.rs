@@ -6,10 +6,11 @@
 
 use std::net::IpAddr;
 
-use crate::config::{AllDownPolicy, Record};
+use crate::config::{AllDownPolicy, FailbackPolicy, Record};
 use crate::vocabulary::{AddressRrset, Family};
 
 use super::health::Health;
+use super::overrides::RecordOverrides;
 use super::reason::PublishReason;
 
 /// The decision for one record and one address family.
@@ -20,8 +21,12 @@ pub enum FamilyDecision {
     Unmanaged,
     /// These addresses have no verdict yet; nothing changes until they do.
     WarmingUp { unknown: Vec<IpAddr> },
-    /// The published RRset is the desired one.
-    InSync { server: String },
+    /// The published RRset is the desired one. `note` says why when it is
+    /// not simply the first server up (a pin, a manual failback pending).
+    InSync {
+        server: String,
+        note: Option<String>,
+    },
     /// The published RRset must be replaced.
     Publish(Publish),
     /// Every address of this family is down and `when_all_down: keep` says to
@@ -94,9 +99,19 @@ pub fn decide_record(
     health: &[Vec<Health>],
     published: [Option<&AddressRrset>; 2],
 ) -> RecordDecision {
+    decide_record_with(record, health, published, &RecordOverrides::default())
+}
+
+/// Like [`decide_record`], taking the record's manual overrides into account.
+pub fn decide_record_with(
+    record: &Record,
+    health: &[Vec<Health>],
+    published: [Option<&AddressRrset>; 2],
+    overrides: &RecordOverrides,
+) -> RecordDecision {
     RecordDecision {
-        v4: decide_family(record, Family::V4, health, published[0]),
-        v6: decide_family(record, Family::V6, health, published[1]),
+        v4: decide_family_with(record, Family::V4, health, published[0], overrides),
+        v6: decide_family_with(record, Family::V6, health, published[1], overrides),
     }
 }
 
@@ -107,7 +122,27 @@ pub fn decide_family(
     health: &[Vec<Health>],
     published: Option<&AddressRrset>,
 ) -> FamilyDecision {
-    let view = FamilyView::new(record, family, health);
+    decide_family_with(
+        record,
+        family,
+        health,
+        published,
+        &RecordOverrides::default(),
+    )
+}
+
+/// Like [`decide_family`], with the record's overrides: drained servers
+/// count as down, a pinned server is published whatever its health, and
+/// with `failback: manual` a record stays on the up server it publishes
+/// until a failback is asked.
+pub fn decide_family_with(
+    record: &Record,
+    family: Family,
+    health: &[Vec<Health>],
+    published: Option<&AddressRrset>,
+    overrides: &RecordOverrides,
+) -> FamilyDecision {
+    let view = FamilyView::new(record, family, health, &overrides.drained);
     if view.servers.is_empty() {
         return FamilyDecision::Unmanaged;
     }
@@ -119,10 +154,24 @@ pub fn decide_family(
     if !foreign.is_empty() && !record.takeover {
         return FamilyDecision::Conflict { foreign };
     }
-    let (chosen, all_down) = match view.first_up() {
-        Some(index) => (index, false),
-        None if record.when_all_down == AllDownPolicy::Keep => return FamilyDecision::AllDownKeep,
-        None => (0, true),
+    if let Some(pin) = &overrides.pin {
+        if let Some(chosen) = view.servers.iter().position(|s| s.name == pin.server) {
+            return view.pinned(chosen, pin, record.ttl, published);
+        }
+    }
+    let held = match record.failback {
+        FailbackPolicy::Manual if !overrides.failback_now => {
+            published.and_then(|p| view.held(&p.addresses))
+        }
+        _ => None,
+    };
+    let (chosen, all_down) = match (held, view.first_up()) {
+        (Some(held), _) => (held, false),
+        (None, Some(index)) => (index, false),
+        (None, None) if record.when_all_down == AllDownPolicy::Keep => {
+            return FamilyDecision::AllDownKeep
+        }
+        (None, None) => (0, true),
     };
     let server = &view.servers[chosen];
     let mut addresses: Vec<IpAddr> = server
@@ -139,9 +188,16 @@ pub fn decide_family(
         addresses,
         ttl: record.ttl,
     };
+    let note = (held.is_some() && view.first_up() != held).then(|| {
+        format!(
+            "waiting for manual failback: dnsfailover failback {}",
+            record.name
+        )
+    });
     match view.reason(&desired, published, foreign) {
         None => FamilyDecision::InSync {
             server: server.name.to_owned(),
+            note,
         },
         Some(reason) => FamilyDecision::Publish(Publish {
             server: server.name.to_owned(),
@@ -173,20 +229,29 @@ struct FamilyView<'a> {
 }
 
 impl<'a> FamilyView<'a> {
-    fn new(record: &'a Record, family: Family, health: &[Vec<Health>]) -> Self {
+    fn new(record: &'a Record, family: Family, health: &[Vec<Health>], drained: &[String]) -> Self {
         let servers = record
             .servers
             .iter()
             .enumerate()
-            .map(|(s, server)| FamilyServer {
-                name: &server.name,
-                addresses: server
-                    .addresses
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, address)| Family::of(address) == family)
-                    .map(|(a, address)| (*address, health_at(health, s, a)))
-                    .collect(),
+            .map(|(s, server)| {
+                let is_drained = drained.contains(&server.name);
+                FamilyServer {
+                    name: &server.name,
+                    addresses: server
+                        .addresses
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, address)| Family::of(address) == family)
+                        .map(|(a, address)| {
+                            let health = match health_at(health, s, a) {
+                                _ if is_drained => Health::Down,
+                                health => health,
+                            };
+                            (*address, health)
+                        })
+                        .collect(),
+                }
             })
             .filter(|server| !server.addresses.is_empty())
             .collect();
@@ -233,6 +298,58 @@ impl<'a> FamilyView<'a> {
         foreign.sort();
         foreign.dedup();
         foreign
+    }
+
+    /// With `failback: manual`: the server that owns the published
+    /// addresses, when it is up and comes after the first server up (so the
+    /// record stays where it failed over to).
+    fn held(&self, published: &[IpAddr]) -> Option<usize> {
+        if published.is_empty() {
+            return None;
+        }
+        let owner = self.owner_of(published)?;
+        let up = self.servers[owner]
+            .addresses
+            .iter()
+            .any(|(_, health)| *health == Health::Up);
+        (up && self.first_up().is_some_and(|first| first < owner)).then_some(owner)
+    }
+
+    /// The decision when the server at `chosen` is pinned: all its addresses
+    /// of the family, whatever their health.
+    fn pinned(
+        &self,
+        chosen: usize,
+        pin: &super::overrides::PinView,
+        ttl: u32,
+        published: Option<&AddressRrset>,
+    ) -> FamilyDecision {
+        let server = &self.servers[chosen];
+        let mut addresses: Vec<IpAddr> = server.addresses.iter().map(|(a, _)| *a).collect();
+        addresses.sort();
+        addresses.dedup();
+        let reason = PublishReason::Pinned {
+            by: pin.by,
+            reason: pin.reason.clone(),
+        };
+        let in_sync = published.is_some_and(|p| {
+            let mut now = p.addresses.clone();
+            now.sort();
+            now.dedup();
+            now == addresses && p.ttl == ttl
+        });
+        if in_sync {
+            return FamilyDecision::InSync {
+                server: server.name.to_owned(),
+                note: Some(reason.to_string()),
+            };
+        }
+        FamilyDecision::Publish(Publish {
+            server: server.name.to_owned(),
+            addresses,
+            ttl,
+            reason,
+        })
     }
 
     /// The first server holding every published address, if one does.

@@ -120,7 +120,7 @@ fn check_family(
         all_down_keep
     );
     let (server, desired) = match decision {
-        FamilyDecision::InSync { server } => {
+        FamilyDecision::InSync { server, .. } => {
             let p = published.expect("in sync needs a published RRset");
             prop_assert_eq!(p.ttl, record.ttl);
             (server, p.addresses.clone())

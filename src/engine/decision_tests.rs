@@ -29,6 +29,7 @@ fn publish(server: &str, addresses: &[&str], reason: PublishReason) -> FamilyDec
 fn in_sync(server: &str) -> FamilyDecision {
     FamilyDecision::InSync {
         server: server.to_owned(),
+        note: None,
     }
 }
 

@@ -12,10 +12,13 @@
 //!   [`confirm_delay`]) while a change is pending.
 //! - [`decide_family`]: per record and address family, the RRset to publish
 //!   ([`FamilyDecision`]) and why ([`PublishReason`]).
+//! - [`Overrides`]: drains and pins an operator set, which the decisions
+//!   take into account.
 //! - [`Engine`]: all of the above for a whole configuration.
 
 mod decision;
 mod health;
+mod overrides;
 mod reason;
 mod schedule;
 mod state;
@@ -23,8 +26,12 @@ mod state;
 #[cfg(test)]
 mod test_support;
 
-pub use decision::{decide_family, decide_record, FamilyDecision, Publish, RecordDecision};
+pub use decision::{
+    decide_family, decide_family_with, decide_record, decide_record_with, FamilyDecision, Publish,
+    RecordDecision,
+};
 pub use health::{Health, HealthTracker, Transition};
+pub use overrides::{Override, OverrideKind, Overrides, PinView, RecordOverrides};
 pub use reason::PublishReason;
 pub use schedule::{
     confirm_delay, first_check_offset, start_spread, Schedule, CONFIRM_DELAY_DIVISOR,

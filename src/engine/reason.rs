@@ -26,6 +26,8 @@ pub enum PublishReason {
     AllDownFirst { server: String },
     /// The addresses are right but the TTL is not.
     TtlDiffers { published: u32, configured: u32 },
+    /// An operator pinned the record to this server (`dnsfailover pin`).
+    Pinned { by: u32, reason: String },
 }
 
 impl fmt::Display for PublishReason {
@@ -65,6 +67,10 @@ impl fmt::Display for PublishReason {
                 f,
                 "ttl differs: published {published}, configured {configured}"
             ),
+            PublishReason::Pinned { by, reason } if reason.is_empty() => {
+                write!(f, "pinned by uid {by}")
+            }
+            PublishReason::Pinned { by, reason } => write!(f, "pinned by uid {by}: {reason}"),
         }
     }
 }

@@ -16,8 +16,9 @@ use hickory_proto::rr::Name;
 use crate::config::{Config, Record};
 use crate::vocabulary::AddressRrset;
 
-use super::decision::{decide_record, RecordDecision};
+use super::decision::{decide_record_with, RecordDecision};
 use super::health::{Health, HealthTracker};
+use super::overrides::Overrides;
 use super::schedule::{first_check_offset, Schedule};
 
 /// Identifies one checked address. Handed out by one [`Engine`] and never
@@ -157,6 +158,8 @@ pub struct Engine {
     by_name: HashMap<Name, usize>,
     targets: HashMap<TargetId, TargetState>,
     next_id: u64,
+    /// The operator's drains and pins.
+    overrides: Overrides,
 }
 
 impl Engine {
@@ -409,7 +412,23 @@ impl Engine {
             .iter()
             .map(|server| server.iter().map(|id| self.health(*id)).collect())
             .collect();
-        Some(decide_record(&entry.record, &health, published))
+        let overrides = self.overrides.for_record(&entry.record);
+        Some(decide_record_with(
+            &entry.record,
+            &health,
+            published,
+            &overrides,
+        ))
+    }
+
+    /// The operator's overrides in force.
+    pub fn overrides(&self) -> &Overrides {
+        &self.overrides
+    }
+
+    /// The overrides, to change; the caller decides the affected records again.
+    pub fn overrides_mut(&mut self) -> &mut Overrides {
+        &mut self.overrides
     }
 }
 

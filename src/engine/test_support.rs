@@ -49,6 +49,7 @@ pub fn named_record(name: &str, servers: Vec<Server>) -> Record {
         timing: timing(),
         when_all_down: AllDownPolicy::Keep,
         takeover: false,
+        failback: crate::config::FailbackPolicy::Auto,
     }
 }
 
@@ -69,6 +70,7 @@ pub fn config(records: Vec<Record>) -> Config {
         http: None,
         notify: crate::config::Notify::default(),
         propagation: crate::config::Propagation::default(),
+        control: crate::config::Control::default(),
     }
 }
 

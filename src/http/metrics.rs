@@ -119,6 +119,12 @@ impl Collector for SnapshotCollector {
             "1 while an alarm of the kind is active for the record, else 0",
             records().flat_map(alarms),
         )?;
+        gauges(
+            &mut encoder,
+            "dnsfailover_override",
+            "1 for each manual override in force: a drained server or a pinned one, per record",
+            records().flat_map(overrides),
+        )?;
         let followers = || {
             snapshot.propagation.iter().flat_map(|zone| {
                 zone.nameservers.iter().map(move |ns| {
@@ -305,6 +311,24 @@ fn alarms(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 2>, i64)> +
             ("kind", Cow::Borrowed(kind.as_str())),
         ];
         (labels, i64::from(active))
+    })
+}
+
+/// One sample per drained server and per pin of the record.
+fn overrides(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 3>, i64)> + '_ {
+    let drains = record
+        .servers
+        .iter()
+        .filter(|server| server.drained.is_some())
+        .map(|server| (server.name.as_str(), "drain"));
+    let pin = record.pinned.iter().map(|pin| (pin.server.as_str(), "pin"));
+    drains.chain(pin).map(move |(server, kind)| {
+        let labels = [
+            ("record", Cow::Borrowed(record.name.as_str())),
+            ("server", Cow::Borrowed(server)),
+            ("kind", Cow::Borrowed(kind)),
+        ];
+        (labels, 1)
     })
 }
 

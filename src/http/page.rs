@@ -20,7 +20,7 @@ const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}\
 table{border-collapse:collapse;margin:.5em 0 1.5em}\
 th,td{border:1px solid #bbb;padding:.25em .6em;text-align:left;vertical-align:top}\
 th{background:#eee}.up{color:#060;font-weight:bold}.down{color:#b00;font-weight:bold}\
-.unknown{color:#777}.alarm{background:#fdd;border:2px solid #b00;padding:.4em;margin:.3em 0}\
+.unknown{color:#777}.override{background:#ffd;border:1px solid #aa0;padding:.4em;margin:.3em 0}.alarm{background:#fdd;border:2px solid #b00;padding:.4em;margin:.3em 0}\
 .ok{color:#060}.bad{color:#b00;font-weight:bold}small{color:#666}";
 
 /// The HTML answer.
@@ -145,6 +145,7 @@ fn render_record(out: &mut String, record: &RecordStatus) -> fmt::Result {
             detail = escape(&alarm.detail),
         )?;
     }
+    render_overrides(out, record)?;
     out.push_str(
         "<table><tr><th>Family</th><th>DNS publishes</th><th>It should publish</th>\
          <th>Why</th><th>In sync</th></tr>\n",
@@ -224,6 +225,29 @@ fn render_last(out: &mut String, record: &RecordStatus) -> fmt::Result {
 }
 
 /// Every server in order of preference, each address on its own row.
+/// The record's pin and drained servers, if any.
+fn render_overrides(out: &mut String, record: &RecordStatus) -> fmt::Result {
+    if let Some(pin) = &record.pinned {
+        writeln!(
+            out,
+            "<div class=\"override\"><strong>Pinned to {server}</strong> {summary}</div>",
+            server = escape(&pin.server),
+            summary = escape(&pin.summary()),
+        )?;
+    }
+    for server in &record.servers {
+        if let Some(drain) = &server.drained {
+            writeln!(
+                out,
+                "<div class=\"override\"><strong>{server} drained</strong> {summary}</div>",
+                server = escape(&server.name),
+                summary = escape(&drain.summary()),
+            )?;
+        }
+    }
+    Ok(())
+}
+
 fn render_servers(out: &mut String, record: &RecordStatus) -> fmt::Result {
     out.push_str(
         "<table><tr><th>Server</th><th>Address</th><th>State</th><th>Since</th>\
@@ -252,7 +276,10 @@ fn render_servers(out: &mut String, record: &RecordStatus) -> fmt::Result {
                  <td>{since}</td><td>{last}</td></tr>",
                 server = escape(&server.name),
                 address = address.address,
-                state = address.health.as_str(),
+                state = match server.drained {
+                    Some(_) => format!("{}, drained", address.health.as_str()),
+                    None => address.health.as_str().to_owned(),
+                },
                 since = address.since,
                 last = escape(&last),
             )?;

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
+use super::{OverrideStatus, Timestamp};
 
 /// One server of a record, in the configured order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13,6 +13,10 @@ pub struct ServerStatus {
     pub name: String,
     /// Its addresses, in the configured order.
     pub addresses: Vec<AddressStatus>,
+    /// The drain in force (`dnsfailover drain`): its addresses count as
+    /// down for the decisions while their checks go on.
+    #[serde(default)]
+    pub drained: Option<OverrideStatus>,
 }
 
 /// What the checks say about one address.

@@ -10,6 +10,7 @@
 //! added without a change).
 
 mod address;
+mod overrides;
 mod propagation;
 mod record;
 mod timestamp;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use address::{AddressStatus, CheckStatus, HealthState, ServerStatus};
+pub use overrides::{OverrideKindStatus, OverrideStatus};
 pub use propagation::{NameserverPropagation, PropagationState, ZonePropagation};
 pub use record::{
     Alarm, AlarmKind, DesiredState, DesiredStatus, ErrorStatus, FamilyStatus, PublishedState,
@@ -48,6 +50,9 @@ pub struct Snapshot {
     /// zone updated since start.
     #[serde(default)]
     pub propagation: Vec<ZonePropagation>,
+    /// The manual overrides in force (drains and pins), in the order set.
+    #[serde(default)]
+    pub overrides: Vec<OverrideStatus>,
 }
 
 /// The outcome of one configuration reload (SIGHUP).
@@ -72,6 +77,7 @@ impl Snapshot {
             records: Vec::new(),
             last_reload: None,
             propagation: Vec::new(),
+            overrides: Vec::new(),
         }
     }
 

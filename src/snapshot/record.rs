@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ServerStatus, Timestamp};
+use super::{OverrideStatus, ServerStatus, Timestamp};
 use crate::vocabulary::Family;
 
 /// One failover record.
@@ -27,6 +27,9 @@ pub struct RecordStatus {
     pub last_error: Option<ErrorStatus>,
     /// Conditions an operator must look at.
     pub alarms: Vec<Alarm>,
+    /// The pin in force (`dnsfailover pin`), if any.
+    #[serde(default)]
+    pub pinned: Option<OverrideStatus>,
 }
 
 impl RecordStatus {

@@ -88,11 +88,13 @@ impl Lab {
              records:\n  - name: {NAME}\n    zone: {ZONE}\n    servers:\n\
              \x20     - {{ name: primary, addresses: [{PRIMARY}] }}\n\
              \x20     - {{ name: secondary, addresses: [{SECONDARY}] }}\n\
-             \x20   check: {{ type: http, port: {port}, path: /health, expect_body: ok }}\n",
+             \x20   check: {{ type: http, port: {port}, path: /health, expect_body: ok }}\n\
+             control: {{ socket: {dir}/control.sock, state_file: {dir}/state.json }}\n",
             server = self.server.addr(),
             key = self.key_path().display(),
             timeout = timeout.as_millis(),
             port = self.port(),
+            dir = self.dir.path().display(),
         );
         std::fs::write(&path, text).expect("writing the agent configuration");
         path

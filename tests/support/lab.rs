@@ -81,15 +81,28 @@ impl Lab {
              records:\n  - name: www.example.test.\n    servers:\n\
              \x20     - {{ name: web1, addresses: [{web1}] }}\n\
              \x20     - {{ name: web2, addresses: [{web2}] }}\n\
-             \x20   check: {check}\n{extra}",
+             \x20   check: {check}\n{extra}\n\
+             control:\n  socket: {socket}\n  state_file: {state}\n",
             server = self.server.addr(),
             key = self.dir.path().join("agent.key").display(),
             web1 = WEB1,
             web2 = WEB2,
             check = check.replace("PORT", &self.web1.address().port().to_string()),
+            socket = self.socket().display(),
+            state = self.state_file().display(),
         );
         std::fs::write(&path, text).unwrap();
         path
+    }
+
+    /// The agent's control socket, inside the lab's directory.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("control.sock")
+    }
+
+    /// The agent's state file, inside the lab's directory.
+    pub fn state_file(&self) -> PathBuf {
+        self.dir.path().join("state.json")
     }
 
     pub fn http_config(&self) -> PathBuf {
