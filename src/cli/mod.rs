@@ -374,7 +374,11 @@ fn read_reload(path: &Path) -> crate::agent::Reload<Client> {
 fn bind_control(config: &Config) -> Result<crate::control::ControlListener, Failure> {
     let control = &config.control;
     let listener = crate::control::ControlListener::bind(&control.socket, control.group.as_deref())
-        .map_err(|error| Failure::Runtime(format!("cannot open the control socket: {error}")))?;
+        .map_err(|error| {
+            Failure::Runtime(format!(
+                "cannot open the control socket: {error} (set control.socket in the configuration to a path this user may create, e.g. under /run/user/UID; the systemd unit creates /run/dnsfailover)"
+            ))
+        })?;
     tracing::info!(socket = %listener.path().display(), "control socket on {}", listener.path().display());
     Ok(listener)
 }
