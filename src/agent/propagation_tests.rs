@@ -261,5 +261,8 @@ async fn a_stopped_follower_lags_once_and_recovers() {
     assert!(back.last_seconds.unwrap() >= 60.0);
     assert!(back.last_error.is_none());
     // Lagging, it is asked every 5 s, not flooded (the other one once).
-    assert!(looks_while_lagging <= 16, "{looks_while_lagging} questions in 60 s");
+    assert!(
+        looks_while_lagging <= 16,
+        "{looks_while_lagging} questions in 60 s"
+    );
 }
