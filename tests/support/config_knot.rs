@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::config_bind::deployed;
 use super::key::TestKey;
+use super::snippet;
 use super::zone::{zone_file_name, Grant, ZoneSpec};
 
 /// Directory (inside the server directory) of Knot's journal, timer and KASP databases.
@@ -34,6 +36,10 @@ log:
     if !keys.is_empty() {
         conf.push_str("\nkey:\n");
         for key in keys {
+            if deployed(zones, key) {
+                conf.push_str(&snippet::knot_key(key));
+                continue;
+            }
             let _ = write!(
                 conf,
                 "  - id: \"{}\"\n    algorithm: {}\n    secret: {}\n",
@@ -47,7 +53,13 @@ log:
         let mut acl_ids = Vec::new();
         for (grant_index, grant) in zone.grants.iter().enumerate() {
             let id = format!("zone{zone_index}-grant{grant_index}");
-            acl.push_str(&acl_entry(&id, zone, grant));
+            if let Grant::Deployed { key, names } = grant {
+                let key = keys.iter().find(|k| &k.name == key).expect("checked");
+                let names: Vec<String> = names.iter().map(|n| zone.absolute(n)).collect();
+                acl.push_str(&snippet::knot_acl(&id, key, &names));
+            } else {
+                acl.push_str(&acl_entry(&id, zone, grant));
+            }
             acl_ids.push(id);
         }
         let _ = write!(
@@ -87,6 +99,7 @@ fn acl_entry(id: &str, zone: &ZoneSpec, grant: &Grant) -> String {
                 zone.absolute(name)
             );
         }
+        Grant::Deployed { .. } => unreachable!("rendered from the snippet"),
     }
     entry
 }

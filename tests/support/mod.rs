@@ -41,6 +41,7 @@ mod port;
 mod process;
 mod scripted;
 mod server;
+mod snippet;
 mod target;
 mod webhook;
 mod zone;
