@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use super::key::TestKey;
+use super::snippet;
 use super::zone::{zone_file_name, Grant, ZoneSpec};
 
 /// Renders `named.conf` listening on 127.0.0.1:`port` (UDP and TCP) for `zones`.
@@ -22,7 +23,11 @@ pub fn named_conf(dir: &Path, port: u16, zones: &[ZoneSpec], keys: &[TestKey]) -
     };
     let mut conf = options(dir, port, notify_rate);
     for key in keys {
-        conf.push_str(&key.bind_statement());
+        if deployed(zones, key) {
+            conf.push_str(&snippet::bind_key(key));
+        } else {
+            conf.push_str(&key.bind_statement());
+        }
     }
     for (index, zone) in zones.iter().enumerate() {
         let _ = writeln!(
@@ -34,7 +39,15 @@ pub fn named_conf(dir: &Path, port: u16, zones: &[ZoneSpec], keys: &[TestKey]) -
         if !zone.grants.is_empty() {
             conf.push_str("\tupdate-policy {\n");
             for grant in &zone.grants {
-                let _ = writeln!(conf, "\t\t{};", policy_rule(zone, grant));
+                if let Grant::Deployed { key, names } = grant {
+                    let key = keys.iter().find(|k| &k.name == key).expect("checked");
+                    let names: Vec<String> = names.iter().map(|n| zone.absolute(n)).collect();
+                    for rule in snippet::bind_grants(key, &names) {
+                        let _ = writeln!(conf, "\t\t{rule}");
+                    }
+                } else {
+                    let _ = writeln!(conf, "\t\t{};", policy_rule(zone, grant));
+                }
             }
             conf.push_str("\t};\n");
         }
@@ -122,7 +135,15 @@ fn notify_statements(secondaries: &[SocketAddr]) -> String {
     )
 }
 
-/// One `update-policy` rule for `grant`.
+/// Whether a zone grants `key` through the deployed snippet.
+pub(super) fn deployed(zones: &[ZoneSpec], key: &TestKey) -> bool {
+    zones
+        .iter()
+        .flat_map(|zone| &zone.grants)
+        .any(|grant| matches!(grant, Grant::Deployed { key: name, .. } if *name == key.name))
+}
+
+/// One `update-policy` rule for `grant` (not a deployed one).
 fn policy_rule(zone: &ZoneSpec, grant: &Grant) -> String {
     match grant {
         Grant::ZoneSubAddress { key } => format!("grant \"{key}\" zonesub A AAAA"),
@@ -134,5 +155,6 @@ fn policy_rule(zone: &ZoneSpec, grant: &Grant) -> String {
             }
             rule
         }
+        Grant::Deployed { .. } => unreachable!("rendered from the snippet"),
     }
 }

@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use super::config_bind::deployed;
 use super::key::TestKey;
+use super::snippet;
 use super::zone::{zone_file_name, Grant, ZoneSpec};
 
 /// Directory (inside the server directory) of Knot's journal, timer and KASP databases.
@@ -22,6 +24,10 @@ pub fn knot_conf(dir: &Path, port: u16, zones: &[ZoneSpec], keys: &[TestKey]) ->
     if !keys.is_empty() {
         conf.push_str("\nkey:\n");
         for key in keys {
+            if deployed(zones, key) {
+                conf.push_str(&snippet::knot_key(key));
+                continue;
+            }
             let _ = write!(
                 conf,
                 "  - id: \"{}\"\n    algorithm: {}\n    secret: {}\n",
@@ -36,7 +42,13 @@ pub fn knot_conf(dir: &Path, port: u16, zones: &[ZoneSpec], keys: &[TestKey]) ->
         let mut acl_ids = Vec::new();
         for (grant_index, grant) in zone.grants.iter().enumerate() {
             let id = format!("zone{zone_index}-grant{grant_index}");
-            acl.push_str(&acl_entry(&id, zone, grant));
+            if let Grant::Deployed { key, names } = grant {
+                let key = keys.iter().find(|k| &k.name == key).expect("checked");
+                let names: Vec<String> = names.iter().map(|n| zone.absolute(n)).collect();
+                acl.push_str(&snippet::knot_acl(&id, key, &names));
+            } else {
+                acl.push_str(&acl_entry(&id, zone, grant));
+            }
             acl_ids.push(id);
         }
         let mut notify_ids = Vec::new();
@@ -163,6 +175,7 @@ fn acl_entry(id: &str, zone: &ZoneSpec, grant: &Grant) -> String {
                 zone.absolute(name)
             );
         }
+        Grant::Deployed { .. } => unreachable!("rendered from the snippet"),
     }
     entry
 }

@@ -42,6 +42,7 @@ mod process;
 mod scripted;
 pub mod secondary;
 mod server;
+mod snippet;
 mod target;
 mod webhook;
 mod zone;

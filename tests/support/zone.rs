@@ -35,13 +35,24 @@ pub enum Grant {
         /// Record types such as `"A"`, `"TXT"`.
         types: Vec<String>,
     },
+    /// The key and grant of the operator's snippets, `deploy/bind/dnsfailover.conf` and
+    /// `deploy/knot/dnsfailover.conf`: `key` may change A and AAAA of exactly `names`.
+    Deployed {
+        /// Name of a key passed to [`super::NameServer::start`]; its statement in the
+        /// server's configuration comes from the snippet too.
+        key: String,
+        /// Owner names, absolute or relative to the zone.
+        names: Vec<String>,
+    },
 }
 
 impl Grant {
     /// Name of the key this grant is for.
     pub fn key(&self) -> &str {
         match self {
-            Grant::ZoneSubAddress { key } | Grant::Name { key, .. } => key,
+            Grant::ZoneSubAddress { key }
+            | Grant::Name { key, .. }
+            | Grant::Deployed { key, .. } => key,
         }
     }
 }
