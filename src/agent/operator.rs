@@ -37,13 +37,22 @@ pub fn apply(
             record,
             for_seconds,
             reason,
-        } => drain(engine, server, record, for_seconds, reason, uid, now, wall),
+        } => record
+            .map(|text| known_record(engine, &text))
+            .transpose()
+            .and_then(|record| {
+                let kind = OverrideKind::Drain { server, record };
+                set(engine, kind, for_seconds, reason, uid, now, wall)
+            }),
         Request::Pin {
             record,
             server,
             for_seconds,
             reason,
-        } => pin(engine, record, server, for_seconds, reason, uid, now, wall),
+        } => known_record(engine, &record).and_then(|record| {
+            let kind = OverrideKind::Pin { record, server };
+            set(engine, kind, for_seconds, reason, uid, now, wall)
+        }),
         Request::Release { target } => release(engine, &target, uid),
         Request::Failback { record } => failback(engine, &record, uid),
         Request::Overrides => Ok((String::new(), Vec::new(), false)),
@@ -68,60 +77,25 @@ pub fn apply(
 
 type Applied = Result<(String, Vec<Name>, bool), String>;
 
-#[allow(clippy::too_many_arguments)]
-fn drain(
-    engine: &mut Engine,
-    server: String,
-    record: Option<String>,
-    for_seconds: Option<f64>,
-    reason: String,
-    uid: u32,
-    now: Instant,
-    wall: SystemTime,
-) -> Applied {
-    let record = record.map(|text| known_record(engine, &text)).transpose()?;
-    let entry = Override {
-        kind: OverrideKind::Drain { server, record },
-        by: uid,
-        reason,
-        set_at: wall,
-        until: None,
-        expires: None,
-    };
-    set(engine, entry, for_seconds, now, wall)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn pin(
-    engine: &mut Engine,
-    record: String,
-    server: String,
-    for_seconds: Option<f64>,
-    reason: String,
-    uid: u32,
-    now: Instant,
-    wall: SystemTime,
-) -> Applied {
-    let record = known_record(engine, &record)?;
-    let entry = Override {
-        kind: OverrideKind::Pin { record, server },
-        by: uid,
-        reason,
-        set_at: wall,
-        until: None,
-        expires: None,
-    };
-    set(engine, entry, for_seconds, now, wall)
-}
-
-/// Checks that `entry` names a configured server, sets it, logs it.
+/// Sets an override of `kind` from `uid`, for `for_seconds` (or until
+/// released), after checking that it names a configured server; logs it.
 fn set(
     engine: &mut Engine,
-    mut entry: Override,
+    kind: OverrideKind,
     for_seconds: Option<f64>,
+    reason: String,
+    uid: u32,
     now: Instant,
     wall: SystemTime,
 ) -> Applied {
+    let mut entry = Override {
+        kind,
+        by: uid,
+        reason,
+        set_at: wall,
+        until: None,
+        expires: None,
+    };
     if let Some(seconds) = for_seconds {
         let lasting = Duration::try_from_secs_f64(seconds)
             .ok()
