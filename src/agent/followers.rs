@@ -13,7 +13,7 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 
 use crate::config::{Propagation, DEFAULT_DNS_PORT};
-use crate::dns::{Client, DnsError, Lookup};
+use crate::dns::{Client, DnsError, Lookup, TsigKey};
 use crate::vocabulary::{AddressRrset, Family};
 
 /// Reads of one RRset in flight at once at one follower.
@@ -71,25 +71,27 @@ pub struct DnsFollowers {
     primary: Client,
     config: Propagation,
     timeout: Duration,
+    /// The key lookups are signed with (`signed: true`), shared by all of them.
+    signing_key: Option<Arc<TsigKey>>,
 }
 
 impl DnsFollowers {
     /// Followers of `primary`'s zones as `config` says, each question
     /// bounded by `timeout`.
     pub fn new(primary: Client, config: Propagation, timeout: Duration) -> DnsFollowers {
+        let signing_key = config.signed.then(|| Arc::new(primary.key().clone()));
         DnsFollowers {
             primary,
             config,
             timeout,
+            signing_key,
         }
     }
 
     fn lookup(&self, follower: SocketAddr) -> Lookup {
-        if self.config.signed {
-            let key = Arc::new(self.primary.key().clone());
-            Lookup::signed(follower, self.timeout, key)
-        } else {
-            Lookup::unsigned(follower, self.timeout)
+        match &self.signing_key {
+            Some(key) => Lookup::signed(follower, self.timeout, key.clone()),
+            None => Lookup::unsigned(follower, self.timeout),
         }
     }
 }
