@@ -33,11 +33,16 @@ fn status(address: SocketAddr) -> Value {
 }
 
 /// The status of `nameserver` in the zone's propagation, if listed.
-fn follower(status: &Value, nameserver: SocketAddr) -> Option<Value> {
+/// The propagation entry of [`ZONE`], if listed.
+fn zone_propagation(status: &Value) -> Option<&Value> {
     status["propagation"]
         .as_array()?
         .iter()
-        .find(|zone| zone["zone"] == ZONE)?["nameservers"]
+        .find(|zone| zone["zone"] == ZONE)
+}
+
+fn follower(status: &Value, nameserver: SocketAddr) -> Option<Value> {
+    zone_propagation(status)?["nameservers"]
         .as_array()?
         .iter()
         .find(|ns| ns["address"] == nameserver.to_string())
@@ -45,11 +50,7 @@ fn follower(status: &Value, nameserver: SocketAddr) -> Option<Value> {
 }
 
 fn primary_serial_in_status(status: &Value) -> Option<u64> {
-    status["propagation"]
-        .as_array()?
-        .iter()
-        .find(|zone| zone["zone"] == ZONE)?["serial"]
-        .as_u64()
+    zone_propagation(status)?["serial"].as_u64()
 }
 
 /// Waits until every listed follower is in `state` for the zone's latest
@@ -228,13 +229,7 @@ async fn the_ns_rrset_names_the_nameservers_to_follow(kind: ServerKind) {
     lab.wait_for_www(&agent, WEB2);
     let silent: SocketAddr = format!("{SILENT_NS}:53").parse().unwrap();
     let lagging = wait_for_states(&agent, address, &[(silent, "lagging")], "ns2 lags");
-    let zone = lagging["propagation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|zone| zone["zone"] == ZONE)
-        .unwrap()
-        .clone();
+    let zone = zone_propagation(&lagging).expect("the zone is followed");
     let listed: Vec<&str> = zone["nameservers"]
         .as_array()
         .unwrap()
