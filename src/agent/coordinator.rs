@@ -339,12 +339,7 @@ impl<N: Nameserver> Coordinator<N> {
         let mut affected = Vec::new();
         for entry in &expired {
             operator::audit(&format!("expired: {}", operator::describe(entry)), entry);
-            affected.extend(
-                self.engine
-                    .records()
-                    .filter(|record| entry.affects(record))
-                    .map(|record| record.name.clone()),
-            );
+            affected.extend(operator::affected_by(&self.engine, entry));
         }
         self.overrides_changed(affected, true);
     }

@@ -159,7 +159,7 @@ fn failback(engine: &mut Engine, record: &str, uid: u32) -> Applied {
 }
 
 /// The records whose decisions `entry` changes.
-fn affected_by(engine: &Engine, entry: &Override) -> Vec<Name> {
+pub fn affected_by(engine: &Engine, entry: &Override) -> Vec<Name> {
     engine
         .records()
         .filter(|record| entry.affects(record))
