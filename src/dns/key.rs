@@ -4,6 +4,7 @@
 mod error;
 mod load;
 mod private_file;
+mod user;
 
 use std::fmt;
 

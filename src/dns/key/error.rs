@@ -4,6 +4,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use super::user::User;
 use crate::dns::{KeyFileError, SecretError};
 use crate::vocabulary::AlgorithmError;
 
@@ -65,6 +66,26 @@ pub enum KeyError {
         target: Option<PathBuf>,
         /// The permission bits found.
         mode: u32,
+    },
+    /// Owned by a user other than root and the one the agent runs as, who
+    /// could therefore replace the key.
+    #[error(
+        "{role} {path}{} is owned by {owner}, but dnsfailover runs as {agent}: that user could \
+         replace the key; run `chown {} {path}` (root may own it too)",
+        symlink_note(target),
+        agent.chown_name()
+    )]
+    Owner {
+        /// Key file or secret file.
+        role: FileRole,
+        /// The path as configured.
+        path: PathBuf,
+        /// Where the path leads when it is a symlink (whose target's owner was checked).
+        target: Option<PathBuf>,
+        /// The file's owner.
+        owner: User,
+        /// The user the agent runs as (its effective user).
+        agent: User,
     },
     /// Larger than any key file could be.
     #[error(

@@ -3,10 +3,11 @@
 
 use std::fs::{self, File};
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::error::{FileRole, KeyError};
+use super::user::User;
 use crate::dns::Secret;
 
 /// The largest key or secret file read. A named.conf fragment with a few
@@ -16,10 +17,11 @@ pub(super) const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// Permission bits that give group or others any access.
 const GROUP_AND_OTHER_BITS: u32 = 0o077;
 
-/// Reads `path` (following symlinks) if its mode gives group and others no access.
+/// Reads `path` (following symlinks) if its mode gives group and others no
+/// access and it is owned by root or by the user the agent runs as.
 ///
-/// The mode is checked on the opened file, so it is the mode of the file
-/// actually read, the symlink's target included.
+/// Mode and owner are checked on the opened file, so they are those of the
+/// file actually read, the symlink's target included.
 pub(super) fn read_private_file(path: &Path, role: FileRole) -> Result<Secret, KeyError> {
     let read_error = |source| KeyError::Read {
         role,
@@ -43,6 +45,16 @@ pub(super) fn read_private_file(path: &Path, role: FileRole) -> Result<Secret, K
             mode,
         });
     }
+    let agent = rustix::process::geteuid().as_raw();
+    if !may_own_secret(metadata.uid(), agent) {
+        return Err(KeyError::Owner {
+            role,
+            path: path.to_path_buf(),
+            target: symlink_target(path),
+            owner: User::with_uid(metadata.uid()),
+            agent: User::effective(),
+        });
+    }
     let too_large = || KeyError::TooLarge {
         role,
         path: path.to_path_buf(),
@@ -60,6 +72,12 @@ pub(super) fn read_private_file(path: &Path, role: FileRole) -> Result<Secret, K
         return Err(too_large());
     }
     Ok(contents)
+}
+
+/// Whether a file owned by `owner` may hold a secret for an agent running
+/// as `agent`: root and the agent's own user are trusted, no one else.
+fn may_own_secret(owner: u32, agent: u32) -> bool {
+    owner == 0 || owner == agent
 }
 
 /// The fully resolved target when `path` is a symlink.
@@ -130,6 +148,38 @@ mod tests {
         assert!(message.contains("real.key"), "{message}");
         fs::set_permissions(&target, Permissions::from_mode(0o600)).unwrap();
         assert!(read_private_file(&link, FileRole::SecretFile).is_ok());
+    }
+
+    #[test]
+    fn trusts_root_and_the_agent_user_only() {
+        assert!(may_own_secret(0, 0));
+        assert!(may_own_secret(0, 998));
+        assert!(may_own_secret(998, 998));
+        assert!(!may_own_secret(1000, 998));
+        assert!(!may_own_secret(1000, 0));
+    }
+
+    #[test]
+    fn refuses_a_file_owned_by_another_user_with_the_chown_fix() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("update.key");
+        write_with_mode(&path, "x", 0o600);
+        assert!(read_private_file(&path, FileRole::KeyFile).is_ok());
+        if !rustix::process::geteuid().is_root() {
+            // Only root can give a file away; the decision itself is tested above.
+            return;
+        }
+        let other = 4242;
+        std::os::unix::fs::chown(&path, Some(other), None).unwrap();
+        let error = read_private_file(&path, FileRole::KeyFile).unwrap_err();
+        assert!(matches!(&error, KeyError::Owner { owner, .. } if owner.uid == other));
+        let message = error.to_string();
+        assert!(message.contains("is owned by uid 4242"), "{message}");
+        assert!(message.contains("dnsfailover runs as uid 0"), "{message}");
+        assert!(
+            message.contains(&format!("chown root {}", path.display())),
+            "{message}"
+        );
     }
 
     #[test]
