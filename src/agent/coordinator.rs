@@ -72,6 +72,25 @@ enum InFlight {
     },
 }
 
+impl InFlight {
+    /// What the task does, for the log: "a read of NAME" or "an update of
+    /// zone ZONE for NAME, ...".
+    fn describe(&self) -> String {
+        match self {
+            InFlight::Read { record } => format!("a read of {record}"),
+            InFlight::Update { zone, planned, .. } => {
+                let records: BTreeSet<String> =
+                    planned.iter().map(|p| p.record.to_string()).collect();
+                let records: Vec<String> = records.into_iter().collect();
+                format!("an update of zone {zone} for {}", records.join(", "))
+            }
+        }
+    }
+}
+
+/// How long a stopping agent waits for DNS requests in flight.
+pub const STOP_DEADLINE: Duration = Duration::from_secs(5);
+
 /// What the agent asks of the coordinator besides check results.
 pub enum Control<N> {
     /// Apply a new, validated configuration and talk to `nameserver` from
@@ -276,15 +295,36 @@ impl<N: Nameserver> Coordinator<N> {
             }
             self.dispatch(now());
         }
+        self.finish_in_flight().await;
+        self.publish_status(now(), true);
+    }
+
+    /// Lets the reads and updates in flight finish, for at most
+    /// [`STOP_DEADLINE`]; what is still running then is abandoned and logged.
+    async fn finish_in_flight(&mut self) {
         let in_flight = self.tasks.len();
         tracing::info!(
             in_flight,
             "stopping: finishing {in_flight} DNS request(s) in flight"
         );
-        while let Some(done) = self.tasks.join_next_with_id().await {
-            self.on_task(done, now());
+        let deadline = now() + STOP_DEADLINE;
+        loop {
+            tokio::select! {
+                done = self.tasks.join_next_with_id() => match done {
+                    Some(done) => self.on_task(done, now()),
+                    None => return,
+                },
+                _ = clock::sleep_until(deadline) => break,
+            }
         }
-        self.publish_status(now(), true);
+        for in_flight in self.in_flight.values() {
+            tracing::warn!(
+                "stopping: abandoned {} after {} s; its outcome is unknown until the next start reads DNS again",
+                in_flight.describe(),
+                STOP_DEADLINE.as_secs()
+            );
+        }
+        self.tasks.abort_all();
     }
 
     fn on_control(&mut self, request: Control<N>, now: Instant) {

@@ -80,10 +80,8 @@ impl AgentProcess {
 
     /// Sends SIGHUP (reload) and checks that the agent is still running.
     pub fn hang_up(&mut self) {
+        self.signal("HUP");
         let child = self.child.as_mut().expect("still running");
-        let pid = child.id().to_string();
-        let status = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
-        assert!(status.success(), "kill -HUP {pid}");
         assert!(
             child.try_wait().unwrap().is_none(),
             "the agent ended on SIGHUP; its log:\n{}",
@@ -93,11 +91,27 @@ impl AgentProcess {
 
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub fn terminate(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("still running");
+        self.signal("TERM");
+        self.wait_for_exit(Duration::from_secs(15))
+    }
+
+    /// Sends the signal `name` (as `kill` spells it: "TERM", "INT", ...).
+    pub fn signal(&self, name: &str) {
+        let child = self.child.as_ref().expect("still running");
         let pid = child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} {pid}");
+    }
+
+    /// Waits for the agent to exit and returns its status; kills it and
+    /// panics with its log when it is still running after `deadline`.
+    pub fn wait_for_exit(&mut self, deadline: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("still running");
         let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(15) && child.try_wait().unwrap().is_none() {
+        while started.elapsed() < deadline && child.try_wait().unwrap().is_none() {
             std::thread::sleep(Duration::from_millis(20));
         }
         let stopped_in_time = child.try_wait().unwrap().is_some();
@@ -107,7 +121,7 @@ impl AgentProcess {
         let status = child.wait().unwrap();
         assert!(
             stopped_in_time,
-            "the agent did not stop within 15 s of SIGTERM; its log:\n{}",
+            "the agent did not stop within {deadline:?}; its log:\n{}",
             self.log()
         );
         status
