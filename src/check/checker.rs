@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::dns::DnsProbe;
 use super::error::CheckSetupError;
 use super::http::HttpProbe;
 use super::outcome::{timed_out, Outcome, Step};
@@ -47,6 +48,7 @@ impl Target {
 enum Probe {
     Tcp { port: u16 },
     Http(Box<HttpProbe>),
+    Dns(DnsProbe),
 }
 
 /// Checks one address again and again. Keeps the connection of the last passed
@@ -70,6 +72,7 @@ impl Checker {
             CheckSpec::Http(spec) => {
                 Probe::Http(Box::new(HttpProbe::new(spec, &target.default_host, tls)?))
             }
+            CheckSpec::Dns(spec) => Probe::Dns(DnsProbe::new(spec)),
         };
         Ok(Checker {
             target,
@@ -153,6 +156,7 @@ impl Probe {
                 })
             }
             Probe::Http(probe) => probe.run(address, step).await,
+            Probe::Dns(probe) => probe.run(address, step).await,
         }
     }
 }

@@ -9,6 +9,8 @@
 //!   whose body (its first [`crate::config::MAX_BODY_BYTES`]) contains the
 //!   expected text, if any. HTTPS uses rustls with the system's trusted roots,
 //!   plus a `tls_ca_file`, or accepts any certificate with `tls_verify: false`.
+//! - **dns**: a query over UDP (again over TCP when truncated) answered with
+//!   the expected response code and, if configured, the expected value.
 //!
 //! The connection of a passed check is kept open and watched
 //! ([`Checker::connection_lost`]): a crashed server's kernel closes it at once,
@@ -17,6 +19,7 @@
 mod accept_any;
 mod body;
 mod checker;
+mod dns;
 mod error;
 mod http;
 mod outcome;

@@ -3,13 +3,18 @@
 //! A record's `check` replaces `defaults.check` as a whole; fields are never
 //! merged between the two.
 
+use std::str::FromStr;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
 use rustls::pki_types::ServerName;
 
+use super::nameserver::DEFAULT_DNS_PORT;
 use super::node::Node;
 use super::report::{item_path, Report};
 use super::scalar;
 use super::table::Table;
-use super::{CheckSpec, HttpCheck, HttpScheme};
+use super::{CheckSpec, DnsCheck, HttpCheck, HttpScheme};
 
 /// Keys of a `check:` table.
 pub(super) const CHECK_KEYS: &[&str] = &[
@@ -22,11 +27,24 @@ pub(super) const CHECK_KEYS: &[&str] = &[
     "tls_verify",
     "tls_server_name",
     "tls_ca_file",
+    "query_name",
+    "query_type",
+    "expect_rcode",
+    "expect_answer",
+    "recursion_desired",
 ];
 /// Keys that only HTTP and HTTPS checks take.
 const HTTP_KEYS: &[&str] = &["path", "host", "expect_status", "expect_body"];
 /// Keys that only HTTPS checks take.
 const HTTPS_KEYS: &[&str] = &["tls_verify", "tls_server_name", "tls_ca_file"];
+/// Keys that only DNS checks take.
+const DNS_KEYS: &[&str] = &[
+    "query_name",
+    "query_type",
+    "expect_rcode",
+    "expect_answer",
+    "recursion_desired",
+];
 /// Port of an `http` check when none is given.
 pub const DEFAULT_HTTP_PORT: u16 = 80;
 /// Port of an `https` check when none is given.
@@ -35,24 +53,37 @@ pub const DEFAULT_HTTPS_PORT: u16 = 443;
 pub const DEFAULT_HTTP_PATH: &str = "/";
 /// Status codes that count as success when `expect_status` is not given.
 pub const DEFAULT_EXPECT_STATUS: &[u16] = &[200];
+/// The type a DNS check asks for when `query_type` is not given.
+pub const DEFAULT_QUERY_TYPE: RecordType = RecordType::A;
+/// The response codes a DNS check may expect, by name.
+const RESPONSE_CODES: &[(&str, ResponseCode)] = &[
+    ("NOERROR", ResponseCode::NoError),
+    ("FORMERR", ResponseCode::FormErr),
+    ("SERVFAIL", ResponseCode::ServFail),
+    ("NXDOMAIN", ResponseCode::NXDomain),
+    ("NOTIMP", ResponseCode::NotImp),
+    ("REFUSED", ResponseCode::Refused),
+];
 
 /// The kind of check named by `type:`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CheckType {
     Tcp,
     Http(HttpScheme),
+    Dns,
 }
 
 const CHECK_TYPES: &[(&str, CheckType)] = &[
     ("tcp", CheckType::Tcp),
     ("http", CheckType::Http(HttpScheme::Http)),
     ("https", CheckType::Http(HttpScheme::Https)),
+    ("dns", CheckType::Dns),
 ];
 
 /// Validates the `check:` table at `path`.
 pub(super) fn read_check(node: &Node, path: &str, report: &mut Report) -> Option<CheckSpec> {
     let table = Table::read(node, path, CHECK_KEYS, report)?;
-    let check_type = table.required("type", "give tcp, http or https", report, |node| {
+    let check_type = table.required("type", "give tcp, http, https or dns", report, |node| {
         scalar::keyword(node, CHECK_TYPES)
     })?;
     refuse_keys_of_other_types(&table, check_type, report);
@@ -63,6 +94,7 @@ pub(super) fn read_check(node: &Node, path: &str, report: &mut Report) -> Option
             Some(CheckSpec::Tcp { port })
         }
         CheckType::Http(scheme) => read_http_check(&table, scheme, report).map(CheckSpec::Http),
+        CheckType::Dns => read_dns_check(&table, report).map(CheckSpec::Dns),
     }
 }
 
@@ -79,8 +111,11 @@ fn refuse_keys_of_other_types(table: &Table, check_type: CheckType, report: &mut
             }
         }
     };
-    if check_type == CheckType::Tcp {
+    if !matches!(check_type, CheckType::Http(_)) {
         refuse(HTTP_KEYS, "http or https");
+    }
+    if check_type != CheckType::Dns {
+        refuse(DNS_KEYS, "dns");
     }
     if check_type != CheckType::Http(HttpScheme::Https) {
         refuse(HTTPS_KEYS, "https");
@@ -117,6 +152,52 @@ fn read_http_check(table: &Table, scheme: HttpScheme, report: &mut Report) -> Op
         tls_server_name: tls_server_name.ok()?,
         tls_ca_file: tls_ca_file.ok()?,
     })
+}
+
+/// The fields of a `dns` check, with their defaults.
+fn read_dns_check(table: &Table, report: &mut Report) -> Option<DnsCheck> {
+    let hint = "a dns check needs the name to ask for, e.g. query_name: example.com";
+    let query_name = table.required("query_name", hint, report, scalar::domain_name);
+    let port = table.parse("port", report, port);
+    let query_type = table.parse("query_type", report, query_type);
+    let expect_rcode = table.parse("expect_rcode", report, |node| {
+        scalar::keyword(node, RESPONSE_CODES)
+    });
+    let expect_answer = table.parse("expect_answer", report, scalar::non_empty_string);
+    let recursion_desired = table.parse("recursion_desired", report, scalar::boolean);
+    Some(DnsCheck {
+        port: port.ok()?.unwrap_or(DEFAULT_DNS_PORT),
+        query_name: query_name?,
+        query_type: query_type.ok()?.unwrap_or(DEFAULT_QUERY_TYPE),
+        expect_rcode: expect_rcode.ok()?.unwrap_or(ResponseCode::NoError),
+        expect_answer: expect_answer.ok()?,
+        recursion_desired: recursion_desired.ok()?.unwrap_or(false),
+    })
+}
+
+/// A record type a query may ask for, such as A, AAAA, SOA or TXT; not a
+/// meta type (ANY, AXFR, OPT, TSIG, ...), which asks for no data.
+fn query_type(node: &Node) -> Result<RecordType, String> {
+    let text = scalar::non_empty_string(node)?;
+    let upper = text.to_ascii_uppercase();
+    let refused = || {
+        format!("{text:?} is not a record type to ask for: give a data type such as A, AAAA, SOA, NS, MX or TXT")
+    };
+    match RecordType::from_str(&upper) {
+        Ok(
+            RecordType::ANY
+            | RecordType::AXFR
+            | RecordType::IXFR
+            | RecordType::OPT
+            | RecordType::TSIG
+            | RecordType::SIG
+            | RecordType::NULL
+            | RecordType::ZERO
+            | RecordType::Unknown(_),
+        )
+        | Err(_) => Err(refused()),
+        Ok(record_type) => Ok(record_type),
+    }
 }
 
 /// `expect_status`: a non-empty list of status codes, `[200]` when not given.

@@ -36,7 +36,10 @@ use std::path::Path;
 
 use crate::vocabulary::KeySource;
 
-pub use check::{DEFAULT_EXPECT_STATUS, DEFAULT_HTTPS_PORT, DEFAULT_HTTP_PATH, DEFAULT_HTTP_PORT};
+pub use check::{
+    DEFAULT_EXPECT_STATUS, DEFAULT_HTTPS_PORT, DEFAULT_HTTP_PATH, DEFAULT_HTTP_PORT,
+    DEFAULT_QUERY_TYPE,
+};
 pub use control::{DEFAULT_CONTROL_SOCKET, DEFAULT_STATE_FILE};
 pub use http::DEFAULT_HTTP_ADDRESS;
 pub use model::*;

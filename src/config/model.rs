@@ -8,7 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hickory_proto::rr::Name;
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RecordType};
 
 use crate::vocabulary::{Family, KeySource, Transport};
 
@@ -185,6 +186,8 @@ pub enum CheckSpec {
     Tcp { port: u16 },
     /// An HTTP or HTTPS GET.
     Http(HttpCheck),
+    /// A DNS query whose answer must match.
+    Dns(DnsCheck),
 }
 
 /// HTTP or HTTPS.
@@ -217,6 +220,25 @@ pub struct HttpCheck {
     pub tls_server_name: Option<String>,
     /// HTTPS: PEM file of extra trusted CA certificates (added to the system roots).
     pub tls_ca_file: Option<PathBuf>,
+}
+
+/// A DNS query sent to the address (UDP, again over TCP when the answer is
+/// truncated), for checking an authoritative server or a resolver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DnsCheck {
+    /// UDP and TCP port (default 53).
+    pub port: u16,
+    /// The name asked for.
+    pub query_name: Name,
+    /// The type asked for (default A).
+    pub query_type: RecordType,
+    /// The response code that counts as up (default NOERROR).
+    pub expect_rcode: ResponseCode,
+    /// A value one answer record of the asked type must have, if given:
+    /// an address, a name, or a TXT record's text.
+    pub expect_answer: Option<String>,
+    /// Whether the query asks for recursion (the RD bit; default false).
+    pub recursion_desired: bool,
 }
 
 /// How much of an HTTP body a check reads at most.

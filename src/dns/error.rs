@@ -12,7 +12,8 @@ use hickory_proto::rr::Name;
 
 use super::transport::TransportError;
 use super::update::InvalidUpdate;
-use crate::vocabulary::{AddressList, AddressRrset, Family};
+pub use crate::vocabulary::rcode_mnemonic;
+use crate::vocabulary::{rcode_name, AddressList, AddressRrset, Family};
 
 /// One RRset that did not hold what the update expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,31 +185,6 @@ impl DnsError {
     }
 }
 
-/// The RFC mnemonic of a response code, as operators know it from dig and
-/// logs, or `RCODE N` for a code without one here.
-fn rcode_name(rcode: ResponseCode) -> String {
-    rcode_mnemonic(rcode).map_or_else(|| format!("RCODE {}", u16::from(rcode)), str::to_owned)
-}
-
-/// The RFC mnemonic of the response codes an UPDATE or query is answered
-/// with (RFC 1035, RFC 2136); `None` for the others.
-pub fn rcode_mnemonic(rcode: ResponseCode) -> Option<&'static str> {
-    Some(match rcode {
-        ResponseCode::NoError => "NOERROR",
-        ResponseCode::FormErr => "FORMERR",
-        ResponseCode::ServFail => "SERVFAIL",
-        ResponseCode::NXDomain => "NXDOMAIN",
-        ResponseCode::NotImp => "NOTIMP",
-        ResponseCode::Refused => "REFUSED",
-        ResponseCode::YXDomain => "YXDOMAIN",
-        ResponseCode::YXRRSet => "YXRRSET",
-        ResponseCode::NXRRSet => "NXRRSET",
-        ResponseCode::NotAuth => "NOTAUTH",
-        ResponseCode::NotZone => "NOTZONE",
-        _ => return None,
-    })
-}
-
 fn more_discarded(more: usize) -> String {
     match more {
         0 => String::new(),
@@ -246,17 +222,5 @@ fn describe_conflicts(conflicts: &[RrsetConflict]) -> String {
 impl fmt::Display for RrsetConflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&describe_conflicts(std::slice::from_ref(self)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn response_codes_read_as_their_mnemonics() {
-        assert_eq!(rcode_name(ResponseCode::NotAuth), "NOTAUTH");
-        assert_eq!(rcode_name(ResponseCode::Refused), "REFUSED");
-        assert_eq!(rcode_name(ResponseCode::from_low(12)), "RCODE 12");
     }
 }

@@ -8,6 +8,7 @@ mod algorithm;
 mod family;
 mod key_source;
 mod published;
+mod rcode;
 mod rrset;
 mod transport;
 
@@ -16,5 +17,6 @@ pub use algorithm::{AlgorithmError, TsigAlgorithm};
 pub use family::Family;
 pub use key_source::KeySource;
 pub use published::Published;
+pub use rcode::{rcode_mnemonic, rcode_name};
 pub use rrset::AddressRrset;
 pub use transport::Transport;
