@@ -32,6 +32,8 @@ pub enum EventKind {
     /// Another nameserver of a zone has not served an update within the
     /// configured limit.
     PropagationLagging,
+    /// A checked server's certificate expires within the check's warning.
+    CertificateExpiring,
 }
 
 impl EventKind {
@@ -46,6 +48,7 @@ impl EventKind {
             EventKind::UpdateFailed => "update_failed",
             EventKind::NameserverRecovered => "nameserver_recovered",
             EventKind::PropagationLagging => "propagation_lagging",
+            EventKind::CertificateExpiring => "certificate_expiring",
         }
     }
 }

@@ -20,6 +20,7 @@ use tokio::task::{self, JoinError, JoinSet};
 use super::alarms::{Condition, ConditionChange};
 use super::backoff::retry_delay;
 use super::batch;
+use super::certificates::{CertificateWarnings, WarningChange};
 use super::clock::{self, now};
 use super::followers::ExpectedRrset;
 use super::nameserver::Nameserver;
@@ -159,6 +160,8 @@ pub struct Coordinator<N: Nameserver> {
     statistics: Statistics,
     /// Each checked address's handle into its record's check durations.
     check_durations: HashMap<TargetId, Histogram>,
+    /// The addresses whose certificate is within its expiry warning.
+    certificate_warnings: CertificateWarnings<TargetId>,
     /// Where applied updates go to be followed to the other nameservers,
     /// and what the follower reports back.
     propagation: Option<PropagationLink>,
@@ -202,6 +205,7 @@ impl<N: Nameserver> Coordinator<N> {
             nameserver_failing: false,
             statistics: Statistics::default(),
             check_durations: HashMap::new(),
+            certificate_warnings: CertificateWarnings::default(),
             propagation: None,
             state_file: None,
         };
@@ -432,6 +436,7 @@ impl<N: Nameserver> Coordinator<N> {
         );
         for id in &changes.removed {
             self.check_durations.remove(id);
+            self.certificate_warnings.forget(id);
         }
         self.status.note_reload(true, String::new());
         Applied {
@@ -476,8 +481,15 @@ impl<N: Nameserver> Coordinator<N> {
                     detail: outcome.detail,
                     started,
                     finished,
+                    certificate_expires: outcome.certificate_expires,
                 };
                 let passed = result.passed;
+                let warning = self
+                    .certificate_warnings
+                    .note(target, passed, outcome.warning);
+                if let Some(warning) = warning {
+                    self.certificate_warning_changed(target, warning);
+                }
                 self.observe_check_duration(target, finished.saturating_duration_since(started));
                 let change = self.engine.observe(target, result);
                 if let Some(change) = change {
@@ -511,6 +523,38 @@ impl<N: Nameserver> Coordinator<N> {
                 }
                 let _ = next_due.send(self.engine.next_due(target));
             }
+        }
+    }
+
+    /// Logs a certificate warning that began or ended, and sends an event
+    /// when it began.
+    fn certificate_warning_changed(&self, target: TargetId, change: WarningChange) {
+        let Some(key) = self.engine.key(target) else {
+            return;
+        };
+        match change {
+            WarningChange::Began(warning) => {
+                let text = format!(
+                    "{} server {} address {}: {warning}",
+                    key.record, key.server, key.address
+                );
+                tracing::warn!(record = %key.record, server = %key.server, address = %key.address, "{text}");
+                self.emit(
+                    EventKind::CertificateExpiring,
+                    None,
+                    text,
+                    warning,
+                    |event| {
+                        event.record = Some(key.record.to_string());
+                        event.server = Some(key.server.clone());
+                    },
+                );
+            }
+            WarningChange::Ended => tracing::info!(
+                record = %key.record, server = %key.server, address = %key.address,
+                "{} server {} address {}: the certificate is no longer within its expiry warning",
+                key.record, key.server, key.address
+            ),
         }
     }
 

@@ -4,6 +4,7 @@
 mod alarms;
 mod backoff;
 mod batch;
+mod certificates;
 mod clock;
 mod coordinator;
 mod followers;

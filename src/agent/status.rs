@@ -19,6 +19,7 @@ use super::operator::override_status;
 use super::record_state::RecordState;
 use crate::config::Record;
 use crate::engine::{Engine, FamilyDecision, Health, OverrideKind, RecordDecision};
+use crate::snapshot::Timestamp;
 use crate::snapshot::{
     AddressStatus, Alarm, AlarmKind, CheckStatus, DesiredState, DesiredStatus, ErrorStatus,
     FamilyStatus, HealthState, PublishedState, PublishedStatus, RecordStatus, ReloadStatus,
@@ -205,6 +206,7 @@ fn record_status(
                             .finished
                             .saturating_duration_since(check.started)
                             .as_secs_f64(),
+                        certificate_expires: check.certificate_expires.map(Timestamp::from),
                     }),
                     checks_passed: address.checks_passed,
                     checks_failed: address.checks_failed,

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
@@ -15,6 +15,7 @@ use super::outcome::{timed_out, Outcome, Step};
 use super::passed::Passed;
 use super::tcp;
 use super::tls::TlsContexts;
+use super::tls_probe::TlsProbe;
 use super::watch::{FalseAlarms, KeptConnection};
 use crate::config::{CheckSpec, Record};
 
@@ -49,6 +50,7 @@ enum Probe {
     Tcp { port: u16 },
     Http(Box<HttpProbe>),
     Dns(DnsProbe),
+    Tls(Box<TlsProbe>),
 }
 
 /// Checks one address again and again. Keeps the connection of the last passed
@@ -73,6 +75,9 @@ impl Checker {
                 Probe::Http(Box::new(HttpProbe::new(spec, &target.default_host, tls)?))
             }
             CheckSpec::Dns(spec) => Probe::Dns(DnsProbe::new(spec)),
+            CheckSpec::Tls(spec) => {
+                Probe::Tls(Box::new(TlsProbe::new(spec, &target.default_host, tls)?))
+            }
         };
         Ok(Checker {
             target,
@@ -96,7 +101,12 @@ impl Checker {
         let outcome = match result {
             Ok(Ok(passed)) => {
                 self.kept = passed.kept;
-                Outcome::healthy(passed.detail, elapsed)
+                let mut outcome = Outcome::healthy(passed.detail, elapsed);
+                outcome.certificate_expires = passed.certificate_expires;
+                outcome.warning = passed.certificate_expires.and_then(|expires| {
+                    expiry_warning(expires, self.expiry_warning_days()?, SystemTime::now())
+                });
+                outcome
             }
             Ok(Err(detail)) => Outcome::unhealthy(detail, elapsed),
             Err(_) => Outcome::unhealthy(timed_out(timeout, step), elapsed),
@@ -129,6 +139,15 @@ impl Checker {
         self.false_alarms.connection_lost();
     }
 
+    /// How many days before a certificate expires the check warns, if it does.
+    fn expiry_warning_days(&self) -> Option<u32> {
+        match self.target.check.as_ref() {
+            CheckSpec::Http(spec) => spec.expiry_warning_days,
+            CheckSpec::Tls(spec) => spec.expiry_warning_days,
+            CheckSpec::Tcp { .. } | CheckSpec::Dns(_) => None,
+        }
+    }
+
     /// Whether a connection from the last passed check is kept and watched.
     pub fn is_watching(&self) -> bool {
         self.kept.is_some()
@@ -153,10 +172,47 @@ impl Probe {
                 Ok(Passed {
                     detail: "connected".to_owned(),
                     kept: Some(KeptConnection::Tcp(stream)),
+                    certificate_expires: None,
                 })
             }
             Probe::Http(probe) => probe.run(address, step).await,
             Probe::Dns(probe) => probe.run(address, step).await,
+            Probe::Tls(probe) => probe.run(address, step).await,
         }
+    }
+}
+
+/// The warning for a certificate that expires at `expires`, when that is
+/// within `days` days of `now` (or already past).
+fn expiry_warning(expires: SystemTime, days: u32, now: SystemTime) -> Option<String> {
+    const DAY: u64 = 86_400;
+    let at = humantime::format_rfc3339_seconds(expires);
+    match expires.duration_since(now) {
+        Ok(left) if left.as_secs() >= u64::from(days) * DAY => None,
+        Ok(left) => Some(format!(
+            "the certificate expires in {} day(s), at {at}, within the {days}-day warning",
+            left.as_secs() / DAY
+        )),
+        Err(_) => Some(format!("the certificate expired at {at}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warns_within_the_configured_days_and_after_expiry() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let day = Duration::from_secs(86_400);
+        assert_eq!(expiry_warning(now + day * 30, 14, now), None);
+        assert_eq!(expiry_warning(now + day * 14, 14, now), None);
+        let soon = expiry_warning(now + day * 5 + day / 2, 14, now).unwrap();
+        assert_eq!(
+            soon,
+            "the certificate expires in 5 day(s), at 2027-01-20T20:00:00Z, within the 14-day warning"
+        );
+        let past = expiry_warning(now - day, 14, now).unwrap();
+        assert_eq!(past, "the certificate expired at 2027-01-14T08:00:00Z");
     }
 }

@@ -55,6 +55,7 @@ impl DnsProbe {
         Ok(Passed {
             detail: format!("{detail}{over}"),
             kept: None,
+            certificate_expires: None,
         })
     }
 

@@ -16,8 +16,9 @@ use super::body;
 use super::error::CheckSetupError;
 use super::outcome::Step;
 use super::passed::Passed;
-use super::tcp::{self, describe_io_error};
+use super::tcp;
 use super::tls::{self, TlsContexts};
+use super::tls_probe;
 use super::watch::{HttpConnection, KeptConnection};
 use crate::config::{HttpCheck, HttpScheme, MAX_BODY_BYTES};
 
@@ -87,12 +88,11 @@ impl HttpProbe {
             return self.exchange(stream, step).await;
         };
         *step = Step::TlsHandshake;
-        let stream = tls
-            .connector
-            .connect(tls.server_name.clone(), stream)
-            .await
-            .map_err(|error| format!("TLS: {}", describe_io_error(&error)))?;
-        self.exchange(stream, step).await
+        let stream = tls_probe::handshake(&tls.connector, &tls.server_name, stream).await?;
+        let certificate_expires = tls_probe::peer_certificate_expiry(&stream);
+        let mut passed = self.exchange(stream, step).await?;
+        passed.certificate_expires = certificate_expires;
+        Ok(passed)
     }
 
     /// Speaks HTTP/1.1 over an open stream.
@@ -134,6 +134,7 @@ impl HttpProbe {
         Ok(Passed {
             detail: verdict.detail,
             kept,
+            certificate_expires: None,
         })
     }
 

@@ -9,6 +9,8 @@
 //!   whose body (its first [`crate::config::MAX_BODY_BYTES`]) contains the
 //!   expected text, if any. HTTPS uses rustls with the system's trusted roots,
 //!   plus a `tls_ca_file`, or accepts any certificate with `tls_verify: false`.
+//! - **tls**: a TLS handshake on the port, verified like https, whatever
+//!   protocol runs on top.
 //! - **dns**: a query over UDP (again over TCP when truncated) answered with
 //!   the expected response code and, if configured, the expected value.
 //!
@@ -18,6 +20,7 @@
 
 mod accept_any;
 mod body;
+mod certificate;
 mod checker;
 mod dns;
 mod error;
@@ -26,6 +29,7 @@ mod outcome;
 mod passed;
 mod tcp;
 mod tls;
+mod tls_probe;
 mod watch;
 
 pub use checker::{Checker, Target};

@@ -1,7 +1,7 @@
 //! What one check found, and in which step a failed check stopped.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// What one check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +13,11 @@ pub struct Outcome {
     pub detail: String,
     /// How long the check took.
     pub elapsed: Duration,
+    /// When the server's certificate expires, for checks that saw one.
+    pub certificate_expires: Option<SystemTime>,
+    /// Something an operator should act on although the check passed, e.g.
+    /// a certificate that expires within the configured warning.
+    pub warning: Option<String>,
 }
 
 impl Outcome {
@@ -22,6 +27,8 @@ impl Outcome {
             healthy: true,
             detail: detail.into(),
             elapsed,
+            certificate_expires: None,
+            warning: None,
         }
     }
 
@@ -31,6 +38,8 @@ impl Outcome {
             healthy: false,
             detail: detail.into(),
             elapsed,
+            certificate_expires: None,
+            warning: None,
         }
     }
 }

@@ -14,7 +14,7 @@ use super::node::Node;
 use super::report::{item_path, Report};
 use super::scalar;
 use super::table::Table;
-use super::{CheckSpec, DnsCheck, HttpCheck, HttpScheme};
+use super::{CheckSpec, DnsCheck, HttpCheck, HttpScheme, TlsCheck};
 
 /// Keys of a `check:` table.
 pub(super) const CHECK_KEYS: &[&str] = &[
@@ -27,6 +27,7 @@ pub(super) const CHECK_KEYS: &[&str] = &[
     "tls_verify",
     "tls_server_name",
     "tls_ca_file",
+    "expiry_warning_days",
     "query_name",
     "query_type",
     "expect_rcode",
@@ -35,8 +36,13 @@ pub(super) const CHECK_KEYS: &[&str] = &[
 ];
 /// Keys that only HTTP and HTTPS checks take.
 const HTTP_KEYS: &[&str] = &["path", "host", "expect_status", "expect_body"];
-/// Keys that only HTTPS checks take.
-const HTTPS_KEYS: &[&str] = &["tls_verify", "tls_server_name", "tls_ca_file"];
+/// Keys that only HTTPS and TLS checks take.
+const TLS_KEYS: &[&str] = &[
+    "tls_verify",
+    "tls_server_name",
+    "tls_ca_file",
+    "expiry_warning_days",
+];
 /// Keys that only DNS checks take.
 const DNS_KEYS: &[&str] = &[
     "query_name",
@@ -71,6 +77,7 @@ enum CheckType {
     Tcp,
     Http(HttpScheme),
     Dns,
+    Tls,
 }
 
 const CHECK_TYPES: &[(&str, CheckType)] = &[
@@ -78,14 +85,18 @@ const CHECK_TYPES: &[(&str, CheckType)] = &[
     ("http", CheckType::Http(HttpScheme::Http)),
     ("https", CheckType::Http(HttpScheme::Https)),
     ("dns", CheckType::Dns),
+    ("tls", CheckType::Tls),
 ];
 
 /// Validates the `check:` table at `path`.
 pub(super) fn read_check(node: &Node, path: &str, report: &mut Report) -> Option<CheckSpec> {
     let table = Table::read(node, path, CHECK_KEYS, report)?;
-    let check_type = table.required("type", "give tcp, http, https or dns", report, |node| {
-        scalar::keyword(node, CHECK_TYPES)
-    })?;
+    let check_type = table.required(
+        "type",
+        "give tcp, http, https, dns or tls",
+        report,
+        |node| scalar::keyword(node, CHECK_TYPES),
+    )?;
     refuse_keys_of_other_types(&table, check_type, report);
     match check_type {
         CheckType::Tcp => {
@@ -95,6 +106,7 @@ pub(super) fn read_check(node: &Node, path: &str, report: &mut Report) -> Option
         }
         CheckType::Http(scheme) => read_http_check(&table, scheme, report).map(CheckSpec::Http),
         CheckType::Dns => read_dns_check(&table, report).map(CheckSpec::Dns),
+        CheckType::Tls => read_tls_check(&table, report).map(CheckSpec::Tls),
     }
 }
 
@@ -117,8 +129,11 @@ fn refuse_keys_of_other_types(table: &Table, check_type: CheckType, report: &mut
     if check_type != CheckType::Dns {
         refuse(DNS_KEYS, "dns");
     }
-    if check_type != CheckType::Http(HttpScheme::Https) {
-        refuse(HTTPS_KEYS, "https");
+    if !matches!(
+        check_type,
+        CheckType::Http(HttpScheme::Https) | CheckType::Tls
+    ) {
+        refuse(TLS_KEYS, "https or tls");
     }
 }
 
@@ -135,12 +150,12 @@ fn read_http_check(table: &Table, scheme: HttpScheme, report: &mut Report) -> Op
     let host = table.parse("host", report, host_header);
     let expect_status = read_expect_status(table, report);
     let expect_body = table.parse("expect_body", report, scalar::non_empty_string);
-    let (mut tls_verify, mut tls_server_name, mut tls_ca_file) = (Ok(None), Ok(None), Ok(None));
-    if is_https {
-        tls_verify = table.parse("tls_verify", report, scalar::boolean);
-        tls_server_name = table.parse("tls_server_name", report, server_name);
-        tls_ca_file = table.parse("tls_ca_file", report, scalar::path);
-    }
+    let tls = if is_https {
+        read_tls_settings(table, report)
+    } else {
+        Some(TlsSettings::default())
+    };
+    let tls = tls?;
     Some(HttpCheck {
         scheme,
         port: port.ok()?.unwrap_or(default_port),
@@ -148,9 +163,60 @@ fn read_http_check(table: &Table, scheme: HttpScheme, report: &mut Report) -> Op
         host: host.ok()?,
         expect_status: expect_status?,
         expect_body: expect_body.ok()?,
-        tls_verify: tls_verify.ok()?.unwrap_or(true),
-        tls_server_name: tls_server_name.ok()?,
-        tls_ca_file: tls_ca_file.ok()?,
+        tls_verify: tls.verify,
+        tls_server_name: tls.server_name,
+        tls_ca_file: tls.ca_file,
+        expiry_warning_days: tls.expiry_warning_days,
+    })
+}
+
+/// The TLS keys of an `https` or `tls` check.
+struct TlsSettings {
+    verify: bool,
+    server_name: Option<String>,
+    ca_file: Option<std::path::PathBuf>,
+    expiry_warning_days: Option<u32>,
+}
+
+impl Default for TlsSettings {
+    fn default() -> TlsSettings {
+        TlsSettings {
+            verify: true,
+            server_name: None,
+            ca_file: None,
+            expiry_warning_days: None,
+        }
+    }
+}
+
+/// Reads the TLS keys, with their defaults.
+fn read_tls_settings(table: &Table, report: &mut Report) -> Option<TlsSettings> {
+    let verify = table.parse("tls_verify", report, scalar::boolean);
+    let server_name = table.parse("tls_server_name", report, server_name);
+    let ca_file = table.parse("tls_ca_file", report, scalar::path);
+    let expiry_warning_days = table.parse("expiry_warning_days", report, |node| {
+        scalar::integer(node, 1u32, 3650)
+    });
+    Some(TlsSettings {
+        verify: verify.ok()?.unwrap_or(true),
+        server_name: server_name.ok()?,
+        ca_file: ca_file.ok()?,
+        expiry_warning_days: expiry_warning_days.ok()?,
+    })
+}
+
+/// The fields of a `tls` check, with their defaults.
+fn read_tls_check(table: &Table, report: &mut Report) -> Option<TlsCheck> {
+    let hint = "a tls check needs the port to connect to, e.g. port: 443";
+    let port = table.required("port", hint, report, port);
+    let tls = read_tls_settings(table, report);
+    let tls = tls?;
+    Some(TlsCheck {
+        port: port?,
+        tls_verify: tls.verify,
+        tls_server_name: tls.server_name,
+        tls_ca_file: tls.ca_file,
+        expiry_warning_days: tls.expiry_warning_days,
     })
 }
 

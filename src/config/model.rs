@@ -188,6 +188,8 @@ pub enum CheckSpec {
     Http(HttpCheck),
     /// A DNS query whose answer must match.
     Dns(DnsCheck),
+    /// A TCP connection and a TLS handshake.
+    Tls(TlsCheck),
 }
 
 /// HTTP or HTTPS.
@@ -220,6 +222,23 @@ pub struct HttpCheck {
     pub tls_server_name: Option<String>,
     /// HTTPS: PEM file of extra trusted CA certificates (added to the system roots).
     pub tls_ca_file: Option<PathBuf>,
+    /// HTTPS: warn when the certificate expires within this many days.
+    pub expiry_warning_days: Option<u32>,
+}
+
+/// A TCP connection and a TLS handshake, whatever protocol runs on top.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsCheck {
+    /// TCP port.
+    pub port: u16,
+    /// Verify the certificate chain and name (default true).
+    pub tls_verify: bool,
+    /// Server name for SNI and verification; `None` means the record name.
+    pub tls_server_name: Option<String>,
+    /// PEM file of extra trusted CA certificates (added to the system roots).
+    pub tls_ca_file: Option<PathBuf>,
+    /// Warn when the certificate expires within this many days.
+    pub expiry_warning_days: Option<u32>,
 }
 
 /// A DNS query sent to the address (UDP, again over TCP when the answer is

@@ -78,6 +78,7 @@ fn the_issue_example_becomes_exactly_this_config() {
                 tls_verify: true,
                 tls_server_name: None,
                 tls_ca_file: None,
+                expiry_warning_days: None,
             }),
             timing: Timing {
                 interval: Duration::from_secs(1),

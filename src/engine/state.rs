@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use hickory_proto::rr::Name;
 
@@ -63,6 +63,8 @@ pub struct CheckResult {
     pub started: Instant,
     /// When it finished.
     pub finished: Instant,
+    /// When the server's certificate expires, for checks that saw one.
+    pub certificate_expires: Option<SystemTime>,
 }
 
 /// What the engine knows of one address, for status and metrics.

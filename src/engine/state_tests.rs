@@ -48,6 +48,7 @@ fn result(passed: bool, started: Instant, finished: Instant) -> CheckResult {
         detail: detail.to_owned(),
         started,
         finished,
+        certificate_expires: None,
     }
 }
 

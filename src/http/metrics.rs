@@ -89,6 +89,12 @@ impl Collector for SnapshotCollector {
             "The address's health: 1 for its current state, 0 for the others",
             records().flat_map(address_states),
         )?;
+        gauges(
+            &mut encoder,
+            "dnsfailover_certificate_expiry_timestamp_seconds",
+            "When the certificate the address presented in its last check expires, in Unix seconds (https and tls checks)",
+            records().flat_map(certificate_expiry),
+        )?;
         counters(
             &mut encoder,
             "dnsfailover_checks",
@@ -230,6 +236,20 @@ fn addresses(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 3>, Heal
                 ("address", Cow::Owned(address.address.to_string())),
             ];
             (labels, address.health)
+        })
+    })
+}
+
+fn certificate_expiry(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 3>, f64)> + '_ {
+    record.servers.iter().flat_map(move |server| {
+        server.addresses.iter().filter_map(move |address| {
+            let expires = address.last_check.as_ref()?.certificate_expires?;
+            let labels = [
+                ("record", Cow::Borrowed(record.name.as_str())),
+                ("server", Cow::Borrowed(server.name.as_str())),
+                ("address", Cow::Owned(address.address.to_string())),
+            ];
+            Some((labels, expires.unix_seconds()))
         })
     })
 }

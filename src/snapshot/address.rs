@@ -70,4 +70,7 @@ pub struct CheckStatus {
     pub at: Timestamp,
     /// How long it took, in seconds.
     pub duration_seconds: f64,
+    /// When the server's certificate expires, for checks over TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_expires: Option<Timestamp>,
 }

@@ -5,6 +5,7 @@ mod https;
 mod pki;
 mod server;
 mod tcp;
+mod tls;
 mod watch;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -35,6 +36,7 @@ pub fn http_check(port: u16) -> HttpCheck {
         tls_verify: true,
         tls_server_name: None,
         tls_ca_file: None,
+        expiry_warning_days: None,
     }
 }
 

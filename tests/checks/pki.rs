@@ -15,6 +15,16 @@ pub struct Pki {
 
 /// A fresh CA and a server certificate for `names` (DNS names or IP addresses).
 pub fn issue(names: &[&str]) -> Pki {
+    let defaults = CertificateParams::default();
+    issue_valid(names, defaults.not_before, defaults.not_after)
+}
+
+/// Like [`issue`], the server certificate valid from `not_before` to `not_after`.
+pub fn issue_valid(
+    names: &[&str],
+    not_before: time::OffsetDateTime,
+    not_after: time::OffsetDateTime,
+) -> Pki {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
@@ -26,8 +36,10 @@ pub fn issue(names: &[&str]) -> Pki {
 
     let names: Vec<String> = names.iter().map(|name| name.to_string()).collect();
     let server_key = KeyPair::generate().expect("server key");
-    let server_cert = CertificateParams::new(names)
-        .expect("server parameters")
+    let mut server_params = CertificateParams::new(names).expect("server parameters");
+    server_params.not_before = not_before;
+    server_params.not_after = not_after;
+    let server_cert = server_params
         .signed_by(&server_key, &ca)
         .expect("server certificate");
 
