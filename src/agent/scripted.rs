@@ -91,6 +91,7 @@ fn timeout() -> DnsError {
         server: "127.0.0.1:53".parse().expect("address"),
         transport: Transport::Tcp,
         waited: Duration::from_secs(2),
+        ignored: 0,
     })
 }
 

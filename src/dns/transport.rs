@@ -18,12 +18,14 @@ const UDP_BUFFER: usize = 65_535;
 /// A request that got no usable answer.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    /// No (acceptable) answer within the timeout; `waited` is the timeout.
-    #[error("no answer from {server} over {transport} within {waited:?}")]
+    /// No (acceptable) answer within the timeout; `waited` is the timeout,
+    /// `ignored` the messages that arrived with another ID.
+    #[error("no answer from {server} over {transport} within {waited:?}{}", ignored_note(*.ignored))]
     Timeout {
         server: SocketAddr,
         transport: Transport,
         waited: Duration,
+        ignored: usize,
     },
     /// Nothing listens there (TCP RST or ICMP port unreachable).
     #[error("connection refused by {server} over {transport}: is the nameserver running and listening on that address and port?")]
@@ -31,11 +33,19 @@ pub enum TransportError {
         server: SocketAddr,
         transport: Transport,
     },
-    /// The connection broke before a whole answer arrived.
-    #[error("{server} closed the {transport} connection before answering")]
+    /// The connection broke before an answer began.
+    #[error("{server} closed the {transport} connection before answering: see the nameserver's log (it may have restarted, or a firewall in between reset the connection)")]
     Closed {
         server: SocketAddr,
         transport: Transport,
+    },
+    /// The connection broke in the middle of an answer.
+    #[error("{server} closed the {transport} connection in the middle of an answer, after {received} of the {announced} bytes its length prefix announced: see the nameserver's log (it may have restarted, or a firewall in between reset the connection)")]
+    Cut {
+        server: SocketAddr,
+        transport: Transport,
+        received: usize,
+        announced: usize,
     },
     /// Another I/O error.
     #[error("{transport} request to {server} failed: {source}")]
@@ -64,6 +74,8 @@ pub struct Pending {
     deadline: Instant,
     id: [u8; 2],
     connection: Connection,
+    /// Messages received so far with another ID.
+    ignored: usize,
 }
 
 enum Connection {
@@ -85,6 +97,7 @@ pub async fn send(
             Transport::Tcp => send_tcp(server, request).await,
             Transport::Udp => send_udp(server, request).await,
         }
+        .map_err(|source| classify(server, transport, source))
     };
     let connection = within(server, transport, timeout, deadline, connect).await?;
     Ok(Pending {
@@ -97,6 +110,7 @@ pub async fn send(
             request.get(1).copied().unwrap_or(0),
         ],
         connection,
+        ignored: 0,
     })
 }
 
@@ -107,13 +121,45 @@ impl Pending {
         let (server, transport, timeout, deadline) =
             (self.server, self.transport, self.timeout, self.deadline);
         let id = self.id;
+        let ignored = &mut self.ignored;
         let receive = async {
-            match &mut self.connection {
-                Connection::Tcp(stream) => receive_tcp(stream, id).await,
-                Connection::Udp(socket, buffer) => receive_udp(socket, buffer, id).await,
-            }
+            let received = match &mut self.connection {
+                Connection::Tcp(stream) => receive_tcp(stream, id, ignored).await,
+                Connection::Udp(socket, buffer) => receive_udp(socket, buffer, id, ignored)
+                    .await
+                    .map_err(Received::Io),
+            };
+            received.map_err(|failure| match failure {
+                Received::Io(source) => classify(server, transport, source),
+                Received::Cut {
+                    received,
+                    announced,
+                } => TransportError::Cut {
+                    server,
+                    transport,
+                    received,
+                    announced,
+                },
+            })
         };
-        within(server, transport, timeout, deadline, receive).await
+        match within(server, transport, timeout, deadline, receive).await {
+            Err(TransportError::Timeout { .. }) => Err(TransportError::Timeout {
+                server,
+                transport,
+                waited: timeout,
+                ignored: self.ignored,
+            }),
+            received => received,
+        }
+    }
+}
+
+/// What a timeout adds about messages that did not answer our request.
+fn ignored_note(ignored: usize) -> String {
+    match ignored {
+        0 => String::new(),
+        1 => " (1 message with another ID arrived and was ignored: it does not answer this request; a broken nameserver or something in between sent it)".into(),
+        n => format!(" ({n} messages with another ID arrived and were ignored: they do not answer this request; a broken nameserver or something in between sent them)"),
     }
 }
 
@@ -123,14 +169,15 @@ async fn within<T>(
     transport: Transport,
     timeout: Duration,
     deadline: Instant,
-    work: impl std::future::Future<Output = io::Result<T>>,
+    work: impl std::future::Future<Output = Result<T, TransportError>>,
 ) -> Result<T, TransportError> {
     match tokio::time::timeout_at(deadline.into(), work).await {
-        Ok(result) => result.map_err(|source| classify(server, transport, source)),
+        Ok(result) => result,
         Err(_) => Err(TransportError::Timeout {
             server,
             transport,
             waited: timeout,
+            ignored: 0,
         }),
     }
 }
@@ -138,9 +185,7 @@ async fn within<T>(
 fn classify(server: SocketAddr, transport: Transport, source: io::Error) -> TransportError {
     match source.kind() {
         io::ErrorKind::ConnectionRefused => TransportError::Refused { server, transport },
-        io::ErrorKind::UnexpectedEof
-        | io::ErrorKind::ConnectionReset
-        | io::ErrorKind::BrokenPipe => TransportError::Closed { server, transport },
+        _ if is_broken(&source) => TransportError::Closed { server, transport },
         _ => TransportError::Io {
             server,
             transport,
@@ -165,15 +210,62 @@ async fn send_tcp(server: SocketAddr, request: &[u8]) -> io::Result<Connection> 
     Ok(Connection::Tcp(stream))
 }
 
-async fn receive_tcp(stream: &mut TcpStream, id: [u8; 2]) -> io::Result<Vec<u8>> {
+async fn receive_tcp(
+    stream: &mut TcpStream,
+    id: [u8; 2],
+    ignored: &mut usize,
+) -> Result<Vec<u8>, Received> {
     loop {
-        let len = stream.read_u16().await?;
-        let mut answer = vec![0u8; usize::from(len)];
-        stream.read_exact(&mut answer).await?;
+        let announced = usize::from(stream.read_u16().await?);
+        let answer = read_announced(stream, announced).await?;
         if has_id(&answer, id) {
             return Ok(answer);
         }
+        *ignored += 1;
     }
+}
+
+/// Reads the `announced` bytes of one answer. The buffer grows only as
+/// bytes arrive: a length prefix is only a claim, so a peer that announces
+/// 65,535 bytes and sends none does not get 64 KiB reserved for it.
+async fn read_announced(stream: &mut TcpStream, announced: usize) -> Result<Vec<u8>, Received> {
+    let mut answer = Vec::new();
+    let read = (&mut *stream)
+        .take(announced as u64)
+        .read_to_end(&mut answer)
+        .await;
+    let cut = |answer: &Vec<u8>| Received::Cut {
+        received: answer.len(),
+        announced,
+    };
+    match read {
+        Ok(_) if answer.len() == announced => Ok(answer),
+        Ok(_) => Err(cut(&answer)),
+        Err(error) if is_broken(&error) => Err(cut(&answer)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Why no answer was received.
+enum Received {
+    /// An I/O error, classified like any other.
+    Io(io::Error),
+    /// The connection broke after part of an answer.
+    Cut { received: usize, announced: usize },
+}
+
+impl From<io::Error> for Received {
+    fn from(error: io::Error) -> Self {
+        Received::Io(error)
+    }
+}
+
+/// The peer went away (closed or reset the connection).
+fn is_broken(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+    )
 }
 
 async fn send_udp(server: SocketAddr, request: &[u8]) -> io::Result<Connection> {
@@ -188,12 +280,18 @@ async fn send_udp(server: SocketAddr, request: &[u8]) -> io::Result<Connection> 
     Ok(Connection::Udp(socket, vec![0u8; UDP_BUFFER]))
 }
 
-async fn receive_udp(socket: &UdpSocket, buffer: &mut [u8], id: [u8; 2]) -> io::Result<Vec<u8>> {
+async fn receive_udp(
+    socket: &UdpSocket,
+    buffer: &mut [u8],
+    id: [u8; 2],
+    ignored: &mut usize,
+) -> io::Result<Vec<u8>> {
     loop {
         let len = socket.recv(buffer).await?;
         if has_id(&buffer[..len], id) {
             return Ok(buffer[..len].to_vec());
         }
+        *ignored += 1;
     }
 }
 
