@@ -13,6 +13,7 @@ use super::error::CheckSetupError;
 use super::http::HttpProbe;
 use super::outcome::{timed_out, Outcome, Step};
 use super::passed::Passed;
+use super::smtp::SmtpProbe;
 use super::tcp;
 use super::tls::TlsContexts;
 use super::tls_probe::TlsProbe;
@@ -51,6 +52,7 @@ enum Probe {
     Http(Box<HttpProbe>),
     Dns(DnsProbe),
     Tls(Box<TlsProbe>),
+    Smtp(Box<SmtpProbe>),
 }
 
 /// Checks one address again and again. Keeps the connection of the last passed
@@ -77,6 +79,9 @@ impl Checker {
             CheckSpec::Dns(spec) => Probe::Dns(DnsProbe::new(spec)),
             CheckSpec::Tls(spec) => {
                 Probe::Tls(Box::new(TlsProbe::new(spec, &target.default_host, tls)?))
+            }
+            CheckSpec::Smtp(spec) => {
+                Probe::Smtp(Box::new(SmtpProbe::new(spec, &target.default_host, tls)?))
             }
         };
         Ok(Checker {
@@ -144,6 +149,7 @@ impl Checker {
         match self.target.check.as_ref() {
             CheckSpec::Http(spec) => spec.expiry_warning_days,
             CheckSpec::Tls(spec) => spec.expiry_warning_days,
+            CheckSpec::Smtp(spec) => spec.expiry_warning_days,
             CheckSpec::Tcp { .. } | CheckSpec::Dns(_) => None,
         }
     }
@@ -178,6 +184,7 @@ impl Probe {
             Probe::Http(probe) => probe.run(address, step).await,
             Probe::Dns(probe) => probe.run(address, step).await,
             Probe::Tls(probe) => probe.run(address, step).await,
+            Probe::Smtp(probe) => probe.run(address, step).await,
         }
     }
 }

@@ -11,6 +11,8 @@
 //!   plus a `tls_ca_file`, or accepts any certificate with `tls_verify: false`.
 //! - **tls**: a TLS handshake on the port, verified like https, whatever
 //!   protocol runs on top.
+//! - **smtp**: the 220 greeting, EHLO, optionally STARTTLS with a verified
+//!   certificate, and QUIT, each answered with its expected code.
 //! - **dns**: a query over UDP (again over TCP when truncated) answered with
 //!   the expected response code and, if configured, the expected value.
 //!
@@ -27,6 +29,7 @@ mod error;
 mod http;
 mod outcome;
 mod passed;
+mod smtp;
 mod tcp;
 mod tls;
 mod tls_probe;

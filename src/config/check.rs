@@ -14,7 +14,7 @@ use super::node::Node;
 use super::report::{item_path, Report};
 use super::scalar;
 use super::table::Table;
-use super::{CheckSpec, DnsCheck, HttpCheck, HttpScheme, TlsCheck};
+use super::{CheckSpec, DnsCheck, HttpCheck, HttpScheme, SmtpCheck, TlsCheck};
 
 /// Keys of a `check:` table.
 pub(super) const CHECK_KEYS: &[&str] = &[
@@ -33,10 +33,12 @@ pub(super) const CHECK_KEYS: &[&str] = &[
     "expect_rcode",
     "expect_answer",
     "recursion_desired",
+    "ehlo_name",
+    "starttls",
 ];
 /// Keys that only HTTP and HTTPS checks take.
 const HTTP_KEYS: &[&str] = &["path", "host", "expect_status", "expect_body"];
-/// Keys that only HTTPS and TLS checks take.
+/// Keys that only HTTPS, TLS and SMTP checks take.
 const TLS_KEYS: &[&str] = &[
     "tls_verify",
     "tls_server_name",
@@ -51,6 +53,10 @@ const DNS_KEYS: &[&str] = &[
     "expect_answer",
     "recursion_desired",
 ];
+/// Keys that only SMTP checks take.
+const SMTP_KEYS: &[&str] = &["ehlo_name", "starttls"];
+/// Port of an `smtp` check when none is given.
+pub const DEFAULT_SMTP_PORT: u16 = 25;
 /// Port of an `http` check when none is given.
 pub const DEFAULT_HTTP_PORT: u16 = 80;
 /// Port of an `https` check when none is given.
@@ -78,6 +84,7 @@ enum CheckType {
     Http(HttpScheme),
     Dns,
     Tls,
+    Smtp,
 }
 
 const CHECK_TYPES: &[(&str, CheckType)] = &[
@@ -86,6 +93,7 @@ const CHECK_TYPES: &[(&str, CheckType)] = &[
     ("https", CheckType::Http(HttpScheme::Https)),
     ("dns", CheckType::Dns),
     ("tls", CheckType::Tls),
+    ("smtp", CheckType::Smtp),
 ];
 
 /// Validates the `check:` table at `path`.
@@ -93,7 +101,7 @@ pub(super) fn read_check(node: &Node, path: &str, report: &mut Report) -> Option
     let table = Table::read(node, path, CHECK_KEYS, report)?;
     let check_type = table.required(
         "type",
-        "give tcp, http, https, dns or tls",
+        "give tcp, http, https, tls, smtp or dns",
         report,
         |node| scalar::keyword(node, CHECK_TYPES),
     )?;
@@ -107,6 +115,7 @@ pub(super) fn read_check(node: &Node, path: &str, report: &mut Report) -> Option
         CheckType::Http(scheme) => read_http_check(&table, scheme, report).map(CheckSpec::Http),
         CheckType::Dns => read_dns_check(&table, report).map(CheckSpec::Dns),
         CheckType::Tls => read_tls_check(&table, report).map(CheckSpec::Tls),
+        CheckType::Smtp => read_smtp_check(&table, report).map(CheckSpec::Smtp),
     }
 }
 
@@ -129,11 +138,15 @@ fn refuse_keys_of_other_types(table: &Table, check_type: CheckType, report: &mut
     if check_type != CheckType::Dns {
         refuse(DNS_KEYS, "dns");
     }
-    if !matches!(
+    if check_type != CheckType::Smtp {
+        refuse(SMTP_KEYS, "smtp");
+    }
+    let takes_tls = matches!(
         check_type,
-        CheckType::Http(HttpScheme::Https) | CheckType::Tls
-    ) {
-        refuse(TLS_KEYS, "https or tls");
+        CheckType::Http(HttpScheme::Https) | CheckType::Tls | CheckType::Smtp
+    );
+    if !takes_tls {
+        refuse(TLS_KEYS, "https, tls or smtp");
     }
 }
 
@@ -263,6 +276,60 @@ fn query_type(node: &Node) -> Result<RecordType, String> {
         )
         | Err(_) => Err(refused()),
         Ok(record_type) => Ok(record_type),
+    }
+}
+
+/// The fields of an `smtp` check, with their defaults. The TLS keys take
+/// effect only with STARTTLS, so they are refused without it.
+fn read_smtp_check(table: &Table, report: &mut Report) -> Option<SmtpCheck> {
+    let port = table.parse("port", report, port);
+    let ehlo_name = table.parse("ehlo_name", report, scalar::domain_name);
+    let starttls = table.parse("starttls", report, scalar::boolean);
+    let tls = read_tls_settings(table, report);
+    let starttls = starttls.ok()?.unwrap_or(false);
+    if !starttls {
+        for key in TLS_KEYS {
+            if let Some(position) = table.key_position(key) {
+                report.add(
+                    position,
+                    &table.field(key),
+                    "takes effect only with starttls: true",
+                );
+            }
+        }
+    }
+    let tls = tls?;
+    let ehlo_name = match ehlo_name.ok()? {
+        Some(name) => name.to_ascii().trim_end_matches('.').to_owned(),
+        None => default_ehlo_name(),
+    };
+    Some(SmtpCheck {
+        port: port.ok()?.unwrap_or(DEFAULT_SMTP_PORT),
+        ehlo_name,
+        starttls,
+        tls_verify: tls.verify,
+        tls_server_name: tls.server_name,
+        tls_ca_file: tls.ca_file,
+        expiry_warning_days: tls.expiry_warning_days,
+    })
+}
+
+/// This host's name for EHLO, or `localhost` when it has none that
+/// could be a domain name.
+fn default_ehlo_name() -> String {
+    let name = rustix::system::uname();
+    let name = name.nodename().to_string_lossy();
+    let usable = !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if usable {
+        name.into_owned()
+    } else {
+        "localhost".to_owned()
     }
 }
 

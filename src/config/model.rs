@@ -190,6 +190,8 @@ pub enum CheckSpec {
     Dns(DnsCheck),
     /// A TCP connection and a TLS handshake.
     Tls(TlsCheck),
+    /// An SMTP conversation up to QUIT.
+    Smtp(SmtpCheck),
 }
 
 /// HTTP or HTTPS.
@@ -223,6 +225,25 @@ pub struct HttpCheck {
     /// HTTPS: PEM file of extra trusted CA certificates (added to the system roots).
     pub tls_ca_file: Option<PathBuf>,
     /// HTTPS: warn when the certificate expires within this many days.
+    pub expiry_warning_days: Option<u32>,
+}
+
+/// An SMTP conversation: greeting, EHLO, optionally STARTTLS, QUIT.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmtpCheck {
+    /// TCP port (default 25).
+    pub port: u16,
+    /// The name the check introduces itself with in EHLO (default: this host's name).
+    pub ehlo_name: String,
+    /// Whether to require STARTTLS and a TLS handshake (default false).
+    pub starttls: bool,
+    /// With STARTTLS: verify the certificate chain and name (default true).
+    pub tls_verify: bool,
+    /// With STARTTLS: the server name verified; `None` means the record name.
+    pub tls_server_name: Option<String>,
+    /// With STARTTLS: PEM file of extra trusted CA certificates.
+    pub tls_ca_file: Option<PathBuf>,
+    /// With STARTTLS: warn when the certificate expires within this many days.
     pub expiry_warning_days: Option<u32>,
 }
 

@@ -4,6 +4,7 @@ mod http;
 mod https;
 mod pki;
 mod server;
+mod smtp;
 mod tcp;
 mod tls;
 mod watch;
