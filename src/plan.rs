@@ -114,8 +114,13 @@ pub(crate) async fn check_once(
     let check = Arc::new(record.check.clone());
     let mut checks = tokio::task::JoinSet::new();
     for (server_index, server) in record.servers.iter().enumerate() {
+        let names = Arc::new(crate::check::TargetNames {
+            record: record.name.to_string(),
+            server: server.name.clone(),
+        });
         for (address_index, address) in server.addresses.iter().enumerate() {
-            let target = crate::check::Target::of_record(record, *address, check.clone());
+            let target =
+                crate::check::Target::of_record(record, names.clone(), *address, check.clone());
             let mut checker = Checker::new(target, tls).map_err(|source| PlanError::Check {
                 record: record.name.clone(),
                 source,

@@ -48,6 +48,7 @@ async fn check(
         address: server.addr().ip(),
         check: Arc::new(CheckSpec::Dns(spec)),
         default_host: "ns.example.test".to_owned(),
+        names: Default::default(),
         timeout: TIMEOUT,
     };
     let mut checker = Checker::new(target, &TlsContexts::new()).expect("valid check");

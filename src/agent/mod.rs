@@ -308,8 +308,13 @@ fn build_checkers(
     for record in &config.records {
         let check = Arc::new(record.check.clone());
         for server in &record.servers {
+            let names = Arc::new(crate::check::TargetNames {
+                record: record.name.to_string(),
+                server: server.name.clone(),
+            });
             for address in &server.addresses {
-                let target = crate::check::Target::of_record(record, *address, check.clone());
+                let target =
+                    crate::check::Target::of_record(record, names.clone(), *address, check.clone());
                 let checker = Checker::new(target, tls).map_err(|source| StartError {
                     record: record.name.to_string(),
                     source,

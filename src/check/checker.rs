@@ -3,48 +3,23 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use tokio::time::Instant;
 
 use super::dns::DnsProbe;
 use super::error::CheckSetupError;
+use super::exec::ExecProbe;
 use super::http::HttpProbe;
 use super::outcome::{timed_out, Outcome, Step};
 use super::passed::Passed;
 use super::smtp::SmtpProbe;
+use super::target::Target;
 use super::tcp;
 use super::tls::TlsContexts;
 use super::tls_probe::TlsProbe;
 use super::watch::{FalseAlarms, KeptConnection};
-use crate::config::{CheckSpec, Record};
-
-/// Everything needed to check one address.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// The address to connect to, IPv4 or IPv6.
-    pub address: IpAddr,
-    /// How to check it (shared by all addresses of a record).
-    pub check: Arc<CheckSpec>,
-    /// The Host header when the check names none: the record name without its trailing dot.
-    pub default_host: String,
-    /// The most one check may take, connecting and TLS included.
-    pub timeout: Duration,
-}
-
-impl Target {
-    /// The target for one address of `record`, sharing the record's `check`;
-    /// the default Host header is the record name without its trailing dot.
-    pub fn of_record(record: &Record, address: IpAddr, check: Arc<CheckSpec>) -> Target {
-        Target {
-            address,
-            check,
-            default_host: record.name.to_ascii().trim_end_matches('.').to_string(),
-            timeout: record.timing.timeout,
-        }
-    }
-}
+use crate::config::CheckSpec;
 
 /// A check prepared from its configuration.
 enum Probe {
@@ -53,6 +28,7 @@ enum Probe {
     Dns(DnsProbe),
     Tls(Box<TlsProbe>),
     Smtp(Box<SmtpProbe>),
+    Exec(ExecProbe),
 }
 
 /// Checks one address again and again. Keeps the connection of the last passed
@@ -83,6 +59,7 @@ impl Checker {
             CheckSpec::Smtp(spec) => {
                 Probe::Smtp(Box::new(SmtpProbe::new(spec, &target.default_host, tls)?))
             }
+            CheckSpec::Exec(spec) => Probe::Exec(ExecProbe::new(spec, &target.names)),
         };
         Ok(Checker {
             target,
@@ -150,7 +127,7 @@ impl Checker {
             CheckSpec::Http(spec) => spec.expiry_warning_days,
             CheckSpec::Tls(spec) => spec.expiry_warning_days,
             CheckSpec::Smtp(spec) => spec.expiry_warning_days,
-            CheckSpec::Tcp { .. } | CheckSpec::Dns(_) => None,
+            CheckSpec::Tcp { .. } | CheckSpec::Dns(_) | CheckSpec::Exec(_) => None,
         }
     }
 
@@ -185,6 +162,7 @@ impl Probe {
             Probe::Dns(probe) => probe.run(address, step).await,
             Probe::Tls(probe) => probe.run(address, step).await,
             Probe::Smtp(probe) => probe.run(address, step).await,
+            Probe::Exec(probe) => probe.run(address, step).await,
         }
     }
 }
@@ -207,6 +185,7 @@ fn expiry_warning(expires: SystemTime, days: u32, now: SystemTime) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn warns_within_the_configured_days_and_after_expiry() {

@@ -13,6 +13,8 @@
 //!   protocol runs on top.
 //! - **smtp**: the 220 greeting, EHLO, optionally STARTTLS with a verified
 //!   certificate, and QUIT, each answered with its expected code.
+//! - **exec**: the operator's program, with the address in its environment,
+//!   exits 0; killed with its process group at the timeout.
 //! - **dns**: a query over UDP (again over TCP when truncated) answered with
 //!   the expected response code and, if configured, the expected value.
 //!
@@ -26,16 +28,19 @@ mod certificate;
 mod checker;
 mod dns;
 mod error;
+mod exec;
 mod http;
 mod outcome;
 mod passed;
 mod smtp;
+mod target;
 mod tcp;
 mod tls;
 mod tls_probe;
 mod watch;
 
-pub use checker::{Checker, Target};
+pub use checker::Checker;
+pub use target::{Target, TargetNames};
 pub use error::CheckSetupError;
 pub use outcome::Outcome;
 pub(crate) use tls::server_name as tls_server_name;

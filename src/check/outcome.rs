@@ -67,6 +67,10 @@ pub(crate) enum Step {
     AwaitingResponse,
     /// Reading the response body.
     ReadingBody,
+    /// Waiting until fewer exec checks run at once.
+    WaitingToRun,
+    /// The exec check's program runs.
+    Running,
 }
 
 impl fmt::Display for Step {
@@ -76,6 +80,8 @@ impl fmt::Display for Step {
             Step::TlsHandshake => "in the TLS handshake",
             Step::AwaitingResponse => "waiting for the response",
             Step::ReadingBody => "reading the body",
+            Step::WaitingToRun => "waiting for a free slot to run the program",
+            Step::Running => "waiting for the program to exit",
         })
     }
 }

@@ -14,7 +14,7 @@ use super::node::Node;
 use super::report::{item_path, Report};
 use super::scalar;
 use super::table::Table;
-use super::{CheckSpec, DnsCheck, HttpCheck, HttpScheme, SmtpCheck, TlsCheck};
+use super::{CheckSpec, DnsCheck, ExecCheck, HttpCheck, HttpScheme, SmtpCheck, TlsCheck};
 
 /// Keys of a `check:` table.
 pub(super) const CHECK_KEYS: &[&str] = &[
@@ -35,6 +35,7 @@ pub(super) const CHECK_KEYS: &[&str] = &[
     "recursion_desired",
     "ehlo_name",
     "starttls",
+    "run",
 ];
 /// Keys that only HTTP and HTTPS checks take.
 const HTTP_KEYS: &[&str] = &["path", "host", "expect_status", "expect_body"];
@@ -53,6 +54,8 @@ const DNS_KEYS: &[&str] = &[
     "expect_answer",
     "recursion_desired",
 ];
+/// Keys that only exec checks take.
+const EXEC_KEYS: &[&str] = &["run"];
 /// Keys that only SMTP checks take.
 const SMTP_KEYS: &[&str] = &["ehlo_name", "starttls"];
 /// Port of an `smtp` check when none is given.
@@ -85,6 +88,7 @@ enum CheckType {
     Dns,
     Tls,
     Smtp,
+    Exec,
 }
 
 const CHECK_TYPES: &[(&str, CheckType)] = &[
@@ -94,6 +98,7 @@ const CHECK_TYPES: &[(&str, CheckType)] = &[
     ("dns", CheckType::Dns),
     ("tls", CheckType::Tls),
     ("smtp", CheckType::Smtp),
+    ("exec", CheckType::Exec),
 ];
 
 /// Validates the `check:` table at `path`.
@@ -101,7 +106,7 @@ pub(super) fn read_check(node: &Node, path: &str, report: &mut Report) -> Option
     let table = Table::read(node, path, CHECK_KEYS, report)?;
     let check_type = table.required(
         "type",
-        "give tcp, http, https, tls, smtp or dns",
+        "give tcp, http, https, tls, smtp, dns or exec",
         report,
         |node| scalar::keyword(node, CHECK_TYPES),
     )?;
@@ -116,6 +121,15 @@ pub(super) fn read_check(node: &Node, path: &str, report: &mut Report) -> Option
         CheckType::Dns => read_dns_check(&table, report).map(CheckSpec::Dns),
         CheckType::Tls => read_tls_check(&table, report).map(CheckSpec::Tls),
         CheckType::Smtp => read_smtp_check(&table, report).map(CheckSpec::Smtp),
+        CheckType::Exec => {
+            let hint = "an exec check needs the program to run, e.g. run: [/usr/local/bin/check-db, --quick]";
+            let argv = table.required("run", hint, report, scalar::command);
+            let port = table.parse("port", report, port);
+            Some(CheckSpec::Exec(ExecCheck {
+                argv: argv?,
+                port: port.ok()?,
+            }))
+        }
     }
 }
 
@@ -140,6 +154,9 @@ fn refuse_keys_of_other_types(table: &Table, check_type: CheckType, report: &mut
     }
     if check_type != CheckType::Smtp {
         refuse(SMTP_KEYS, "smtp");
+    }
+    if check_type != CheckType::Exec {
+        refuse(EXEC_KEYS, "exec");
     }
     let takes_tls = matches!(
         check_type,

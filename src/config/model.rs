@@ -192,6 +192,8 @@ pub enum CheckSpec {
     Tls(TlsCheck),
     /// An SMTP conversation up to QUIT.
     Smtp(SmtpCheck),
+    /// The operator's own program.
+    Exec(ExecCheck),
 }
 
 /// HTTP or HTTPS.
@@ -226,6 +228,16 @@ pub struct HttpCheck {
     pub tls_ca_file: Option<PathBuf>,
     /// HTTPS: warn when the certificate expires within this many days.
     pub expiry_warning_days: Option<u32>,
+}
+
+/// The operator's own program, run per check with the address in its
+/// environment; exit status 0 means up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecCheck {
+    /// The program (an absolute path) and its arguments.
+    pub argv: Vec<String>,
+    /// A port handed to the program in `DNSFAILOVER_PORT`, if given.
+    pub port: Option<u16>,
 }
 
 /// An SMTP conversation: greeting, EHLO, optionally STARTTLS, QUIT.

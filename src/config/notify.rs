@@ -104,23 +104,7 @@ fn read_command(node: &Node, path: &str, report: &mut Report) -> Option<HookComm
         "run",
         "give the program and its arguments as a list, e.g. [/usr/local/bin/notify, --urgent]",
         report,
-        |node| {
-            let items = scalar::sequence(node)?;
-            if items.is_empty() {
-                return Err("the list is empty: give at least the program".to_owned());
-            }
-            let argv = items
-                .iter()
-                .map(scalar::non_empty_string)
-                .collect::<Result<Vec<String>, String>>()?;
-            if !argv[0].starts_with('/') {
-                return Err(format!(
-                    "{:?} is not an absolute path: give the program's full path (it is run without a shell and without searching PATH)",
-                    argv[0]
-                ));
-            }
-            Ok(argv)
-        },
+        scalar::command,
     );
     let timeout = table
         .optional("timeout", report, scalar::duration)

@@ -174,3 +174,23 @@ fn check_label(text: &str, label: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// A program and its arguments: a non-empty list whose first item is an
+/// absolute path (it is run without a shell and without searching PATH).
+pub(super) fn command(node: &Node) -> Result<Vec<String>, String> {
+    let items = sequence(node)?;
+    if items.is_empty() {
+        return Err("the list is empty: give at least the program".to_owned());
+    }
+    let argv = items
+        .iter()
+        .map(non_empty_string)
+        .collect::<Result<Vec<String>, String>>()?;
+    if !argv[0].starts_with('/') {
+        return Err(format!(
+            "{:?} is not an absolute path: give the program's full path (it is run without a shell and without searching PATH)",
+            argv[0]
+        ));
+    }
+    Ok(argv)
+}

@@ -117,6 +117,7 @@ fn unreadable_ca_file_is_a_setup_error() {
             check.tls_ca_file = Some("/nonexistent/dnsfailover-ca.pem".into());
         })),
         default_host: "www.example.test".to_owned(),
+        names: Default::default(),
         timeout: GENEROUS,
     };
     let error = Checker::new(target, &TlsContexts::new()).unwrap_err();

@@ -1,5 +1,6 @@
 //! Health checks against in-process servers on loopback.
 
+mod exec;
 mod http;
 mod https;
 mod pki;
@@ -13,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dnsfailover::check::{Checker, Target, TlsContexts};
+use dnsfailover::check::{Checker, Target, TargetNames, TlsContexts};
 use dnsfailover::config::{CheckSpec, HttpCheck, HttpScheme};
 
 /// 127.0.0.1
@@ -57,6 +58,10 @@ pub fn checker_with(
         address,
         check: Arc::new(check),
         default_host: RECORD_HOST.to_owned(),
+        names: Arc::new(TargetNames {
+            record: format!("{RECORD_HOST}."),
+            server: "web1".to_owned(),
+        }),
         timeout,
     };
     Checker::new(target, tls).expect("valid check")
