@@ -24,6 +24,7 @@ use super::certificates::{CertificateWarnings, WarningChange};
 use super::clock::{self, now};
 use super::followers::ExpectedRrset;
 use super::nameserver::Nameserver;
+use super::nameserver_health::NameserverHealth;
 use super::operator;
 use super::prober::ProbeEvent;
 use super::propagation::Round;
@@ -154,8 +155,8 @@ pub struct Coordinator<N: Nameserver> {
     events: EventSink,
     /// This agent's name in events.
     agent: String,
-    /// A read or update failed and none has succeeded since.
-    nameserver_failing: bool,
+    /// Reads and updates failing since they last worked.
+    nameserver_health: NameserverHealth,
     /// Counts of updates and durations of checks and updates.
     statistics: Statistics,
     /// Each checked address's handle into its record's check durations.
@@ -202,7 +203,7 @@ impl<N: Nameserver> Coordinator<N> {
             status,
             events: EventSink::none(),
             agent: String::new(),
-            nameserver_failing: false,
+            nameserver_health: NameserverHealth::default(),
             statistics: Statistics::default(),
             check_durations: HashMap::new(),
             certificate_warnings: CertificateWarnings::default(),
@@ -401,6 +402,9 @@ impl<N: Nameserver> Coordinator<N> {
         self.nameserver = nameserver;
         for name in &changes.records_removed {
             self.records.remove(name);
+            if self.nameserver_health.update_settled(name, false) {
+                self.announce_recovery();
+            }
             self.statistics.record_removed(&name.to_string());
             self.status.mark(name);
         }
@@ -651,6 +655,7 @@ impl<N: Nameserver> Coordinator<N> {
     }
 
     fn on_read(&mut self, record: Name, result: Result<(Name, Published), DnsError>, now: Instant) {
+        let update_failing = self.nameserver_health.is_update_failing(&record);
         let Some(state) = self.records.get_mut(&record) else {
             return;
         };
@@ -660,14 +665,19 @@ impl<N: Nameserver> Coordinator<N> {
             Ok((zone, published)) => {
                 state.zone = Some(zone);
                 state.published = Some(published);
-                state.succeeded();
+                if !update_failing {
+                    // Else the update's failure streak (and backoff) goes on.
+                    state.succeeded();
+                }
                 self.dirty.insert(record);
-                self.nameserver_works();
+                if self.nameserver_health.read_worked() {
+                    self.announce_recovery();
+                }
             }
             Err(error) => {
                 tracing::warn!(record = %record, "cannot read what the nameserver publishes for {record}: {error}");
                 state.failed(format!("cannot read the record: {error}"), now);
-                self.nameserver_failing = true;
+                self.nameserver_health.read_failed();
                 self.schedule_retry(&record, now);
             }
         }
@@ -698,7 +708,7 @@ impl<N: Nameserver> Coordinator<N> {
         }
         match result {
             Ok(outcome) => {
-                self.nameserver_works();
+                self.updates_answered(&records);
                 if outcome != ApplyOutcome::Unchanged {
                     self.follow(&zone, &planned, now);
                 }
@@ -722,6 +732,8 @@ impl<N: Nameserver> Coordinator<N> {
                 let DnsError::Conflict { conflicts, .. } = &error else {
                     unreachable!("matched above");
                 };
+                // The server took the update and answered it: updates work.
+                self.updates_answered(&records);
                 for conflict in conflicts {
                     tracing::warn!(record = %conflict.name, family = %conflict.family, zone = %zone, "update of zone {zone} not applied: {conflict}");
                 }
@@ -756,8 +768,8 @@ impl<N: Nameserver> Coordinator<N> {
                     tracing::error!(zone = %zone, "update of {} in zone {zone} failed, will retry: {error}", names.join(", "));
                 }
                 let label = result_label::of_error(&error);
-                self.nameserver_failing = true;
                 for record in records {
+                    self.nameserver_health.update_failed(record.clone());
                     if let Some(state) = self.records.get_mut(&record) {
                         // Whether it was applied is unknown: read before deciding again.
                         state.published = None;
@@ -955,6 +967,13 @@ impl<N: Nameserver> Coordinator<N> {
         let state = self.records.get_mut(record)?;
         state.settled = true;
         if planned.is_empty() {
+            if self.nameserver_health.is_update_failing(record) {
+                // DNS already is as decided: the failed update needs no retry.
+                state.succeeded();
+                if self.nameserver_health.update_settled(record, false) {
+                    self.announce_recovery();
+                }
+            }
             return None;
         }
         state.busy = true;
@@ -1086,11 +1105,20 @@ impl<N: Nameserver> Coordinator<N> {
         );
     }
 
-    /// A read or update succeeded: if some had failed, the nameserver is back.
-    fn nameserver_works(&mut self) {
-        if !std::mem::take(&mut self.nameserver_failing) {
-            return;
+    /// The server answered an UPDATE of `records` (applied or conflicting):
+    /// their failures end, and reads work too.
+    fn updates_answered(&mut self, records: &BTreeSet<Name>) {
+        let mut recovered = false;
+        for record in records {
+            recovered |= self.nameserver_health.update_settled(record, true);
         }
+        if recovered {
+            self.announce_recovery();
+        }
+    }
+
+    /// Nothing fails any more after failures: the nameserver is back.
+    fn announce_recovery(&self) {
         tracing::info!("the nameserver answers again");
         self.emit(
             EventKind::NameserverRecovered,

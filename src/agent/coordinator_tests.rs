@@ -650,6 +650,14 @@ async fn events_follow_failover_failures_and_recovery() {
         ["nameserver_recovered", "failover"],
         "{seen:?}"
     );
+    let recovered = seen
+        .iter()
+        .filter(|k| **k == "nameserver_recovered")
+        .count();
+    assert_eq!(
+        recovered, 1,
+        "reads between the failed updates are no recovery: {seen:?}"
+    );
 
     harness.all(&[WWW], true, true).await;
     harness.wait_all_on(&[WWW], WEB1).await;

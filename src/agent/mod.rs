@@ -9,6 +9,7 @@ mod clock;
 mod coordinator;
 mod followers;
 mod nameserver;
+mod nameserver_health;
 mod operator;
 mod prober;
 mod propagation;

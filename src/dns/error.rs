@@ -94,8 +94,11 @@ pub enum DnsError {
         more: usize,
         end: TransportError,
     },
-    /// REFUSED: the update policy does not allow this key to change these records.
-    #[error("{server} refused the update of zone {zone} (REFUSED): the update policy does not allow key {key} to change these names/types, or the zone is frozen; grant it, e.g. BIND `update-policy {{ grant {key} name NAME A AAAA; }};`")]
+    /// REFUSED: the zone is frozen, or the update policy does not allow this
+    /// key to change these records. Both servers answer a frozen zone so
+    /// (BIND 9.18 and Knot 3.2, at once and without queueing the update), and
+    /// nothing in the answer tells the two apart.
+    #[error("{server} refused the update of zone {zone} (REFUSED): either the zone is frozen, so thaw it (BIND `rndc thaw {zone}`, Knot `knotc zone-thaw {zone}`), or the update policy does not allow key {key} to change these names/types, so grant it (BIND e.g. `update-policy {{ grant {key} name NAME A AAAA; }};`, Knot an acl with update-type [A, AAAA] for the owner); retried with a backoff")]
     Refused {
         server: SocketAddr,
         zone: Name,

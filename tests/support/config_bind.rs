@@ -8,12 +8,27 @@ use super::key::TestKey;
 use super::snippet;
 use super::zone::{zone_file_name, Grant, ZoneSpec};
 
+/// The `rndc` control channel of a test BIND server: on 127.0.0.1:`port`, open to `key` only.
+#[derive(Debug, Clone)]
+pub struct RndcChannel {
+    /// TCP port on 127.0.0.1.
+    pub port: u16,
+    /// The key `rndc` signs its commands with.
+    pub key: TestKey,
+}
+
 /// Renders `named.conf` listening on 127.0.0.1:`port` (UDP and TCP) for `zones`.
 ///
-/// Every path BIND would otherwise take from /etc, /run or /var is set to `dir`, `controls { };`
-/// keeps it off port 953, and `reuseport no;` makes a port clash fail instead of silently
-/// splitting the queries between two processes.
-pub fn named_conf(dir: &Path, port: u16, zones: &[ZoneSpec], keys: &[TestKey]) -> String {
+/// Every path BIND would otherwise take from /etc, /run or /var is set to `dir`, the control
+/// channel listens on `rndc`'s loopback port instead of 953, and `reuseport no;` makes a port
+/// clash fail instead of silently splitting the queries between two processes.
+pub fn named_conf(
+    dir: &Path,
+    port: u16,
+    rndc: &RndcChannel,
+    zones: &[ZoneSpec],
+    keys: &[TestKey],
+) -> String {
     // BIND sends at most 20 NOTIFYs a second by default, in 100 ms ticks, which holds back the
     // NOTIFY of an update made within a few hundred milliseconds of the one before.
     let notify_rate = if zones.iter().any(|zone| !zone.notify.is_empty()) {
@@ -21,7 +36,12 @@ pub fn named_conf(dir: &Path, port: u16, zones: &[ZoneSpec], keys: &[TestKey]) -
     } else {
         ""
     };
-    let mut conf = options(dir, port, notify_rate);
+    let controls = format!(
+        "controls {{ inet 127.0.0.1 port {} allow {{ 127.0.0.1; }} keys {{ \"{}\"; }}; }};\n",
+        rndc.port, rndc.key.name
+    );
+    let mut conf = options(dir, port, notify_rate, &controls);
+    conf.push_str(&rndc.key.bind_statement());
     for key in keys {
         if deployed(zones, key) {
             conf.push_str(&snippet::bind_key(key));
@@ -76,7 +96,7 @@ pub fn named_secondary_conf(
     primary: SocketAddr,
     zone_file: &str,
 ) -> String {
-    let mut conf = options(dir, port, "\tserial-query-rate 1000;\n");
+    let mut conf = options(dir, port, "\tserial-query-rate 1000;\n", NO_CONTROLS);
     let _ = write!(
         conf,
         "zone \"{origin}\" {{
@@ -94,9 +114,12 @@ pub fn named_secondary_conf(
     conf
 }
 
-/// The `options` and `controls` statements every test server starts with; `extra` (whole
+/// No control channel: keeps BIND off port 953.
+const NO_CONTROLS: &str = "controls { };\n";
+
+/// The `options` statement every test server starts with, then `controls`; `extra` (whole
 /// lines) goes at the end of `options`.
-fn options(dir: &Path, port: u16, extra: &str) -> String {
+fn options(dir: &Path, port: u16, extra: &str, controls: &str) -> String {
     let dir = dir.display();
     format!(
         "options {{
@@ -112,8 +135,7 @@ fn options(dir: &Path, port: u16, extra: &str) -> String {
 \tdnssec-validation no;
 \tnotify no;
 {extra}}};
-controls {{ }};
-"
+{controls}"
     )
 }
 

@@ -43,6 +43,7 @@ mod proxy;
 mod scripted;
 pub mod secondary;
 mod server;
+mod server_faults;
 mod signed_answer;
 mod snippet;
 mod target;

@@ -20,10 +20,17 @@ const EXIT_POLL: Duration = Duration::from_millis(20);
 pub const INSTALL_HINT: &str =
     "install bind9 / knot (apt-get install bind9 knot bind9-dnsutils knot-dnsutils)";
 
-/// Spawns `program args`, appending its stdout and stderr to `log_path` after a `banner` line.
+/// Spawns `program args` with `env` added to its environment, appending its stdout and stderr
+/// to `log_path` after a `banner` line.
 ///
 /// Panics with [`INSTALL_HINT`] when the program is not installed.
-pub fn spawn_logged(program: &str, args: &[&str], log_path: &Path, banner: &str) -> Child {
+pub fn spawn_logged(
+    program: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+    log_path: &Path,
+    banner: &str,
+) -> Child {
     let mut log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -36,6 +43,7 @@ pub fn spawn_logged(program: &str, args: &[&str], log_path: &Path, banner: &str)
         .unwrap_or_else(|e| panic!("duplicating server log handle: {e}"));
     Command::new(program)
         .args(args)
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(stderr))
@@ -67,6 +75,16 @@ pub fn terminate(child: &mut Child) {
     if !wait_until_exited(child, KILL_GRACE) {
         eprintln!("server process {} survived SIGKILL", child.id());
     }
+}
+
+/// Sends `signal` (a name such as `STOP`, `CONT`) to `child`, which must not be reaped yet,
+/// so that its PID cannot belong to another process. Panics if `kill` fails.
+pub fn send_signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("running kill -{signal}: {e}"));
+    assert!(status.success(), "kill -{signal} {} failed", child.id());
 }
 
 /// Polls until `child` has exited (and is reaped) or `deadline` passes; true if it exited.

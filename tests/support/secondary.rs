@@ -287,6 +287,7 @@ impl Secondary {
         let child = spawn_logged(
             self.kind.program(),
             &self.kind.args(config),
+            &[],
             &self.log_path(),
             &banner,
         );

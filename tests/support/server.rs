@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use super::config_bind::named_conf;
+use super::config_bind::{named_conf, RndcChannel};
 use super::config_knot::{knot_conf, DATABASE_DIR};
 use super::key::{random_bytes, TestKey};
 use super::oracle::{nsupdate_at, query_at, serial_of, ttl_at, OracleError};
 use super::port::free_port;
 use super::process::{read_log, spawn_logged, terminate};
+use super::server_faults::clock_offset_env;
 use super::zone::{zone_file_name, ZoneSpec, NONCE_OWNER};
 
 /// How long a server gets to answer for all its zones after it was started.
@@ -91,11 +92,16 @@ impl fmt::Display for ServerKind {
 ///
 /// Dropping it stops the process and removes the directory.
 pub struct NameServer {
-    kind: ServerKind,
+    pub(super) kind: ServerKind,
     port: u16,
     zones: Vec<ZoneSpec>,
+    pub(super) keys: Vec<TestKey>,
+    /// BIND's `rndc` channel (unused by Knot, whose `knotc` talks over a socket in `dir`).
+    pub(super) rndc: RndcChannel,
+    /// Seconds added to the wall clock the server sees, from its next start.
+    pub(super) clock_offset: i64,
     nonce: String,
-    child: Option<Child>,
+    pub(super) child: Option<Child>,
     starts: u32,
     dir: TempDir,
 }
@@ -113,12 +119,18 @@ impl NameServer {
             kind,
             port: free_port(),
             zones,
+            keys,
+            rndc: RndcChannel {
+                port: free_port(),
+                key: TestKey::generate("harness-rndc-key"),
+            },
+            clock_offset: 0,
             nonce: hex(&random_bytes::<16>()),
             child: None,
             starts: 0,
             dir,
         };
-        server.write_files(&keys);
+        server.write_files();
         server.launch(true);
         server
     }
@@ -209,7 +221,7 @@ impl NameServer {
     }
 
     /// Writes configuration and zone files, removing journals or databases left from before.
-    fn write_files(&self, keys: &[TestKey]) {
+    fn write_files(&self) {
         let dir = self.dir();
         for (index, zone) in self.zones.iter().enumerate() {
             let path = dir.join(zone_file_name(index));
@@ -223,9 +235,15 @@ impl NameServer {
             fs::create_dir(&database)
                 .unwrap_or_else(|e| panic!("creating {}: {e}", database.display()));
         }
+        self.write_config();
+    }
+
+    /// Writes the configuration file (the zones, keys and grants as they are now).
+    pub(super) fn write_config(&self) {
+        let dir = self.dir();
         let config = match self.kind {
-            ServerKind::Bind => named_conf(dir, self.port, &self.zones, keys),
-            ServerKind::Knot => knot_conf(dir, self.port, &self.zones, keys),
+            ServerKind::Bind => named_conf(dir, self.port, &self.rndc, &self.zones, &self.keys),
+            ServerKind::Knot => knot_conf(dir, self.port, &self.zones, &self.keys),
         };
         write(&dir.join(self.kind.config_file()), &config);
     }
@@ -237,10 +255,21 @@ impl NameServer {
         let config = self.dir().join(self.kind.config_file());
         let config = config.to_str().expect("temporary directory path is UTF-8");
         let log_start = self.log().len();
-        let banner = format!("start {} of {} on {}", self.starts, self.kind, self.addr());
+        let clock = match self.clock_offset {
+            0 => String::new(),
+            offset => format!(", its clock {offset:+} s off"),
+        };
+        let banner = format!(
+            "start {} of {} on {}{clock}",
+            self.starts,
+            self.kind,
+            self.addr()
+        );
+        let env = clock_offset_env(self.dir(), self.clock_offset);
         let child = spawn_logged(
             self.kind.program(),
             &self.kind.args(config),
+            &env,
             &self.log_path(),
             &banner,
         );
