@@ -6,17 +6,24 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::error::{DnsError, RrsetConflict};
 use super::exchange::{Clock, Endpoint};
 use super::key::TsigKey;
 use super::update::{RrsetChange, ZoneUpdate};
+use super::zone_lock::ZoneLocks;
 use crate::vocabulary::{AddressRrset, Family, Published, Transport};
 
 /// Reads in flight at once when updated RRsets are read back: enough to read
 /// a thousand back quickly, few enough for BIND's TCP listen queue (10).
 const READ_BACK_CONCURRENCY: usize = 8;
+
+/// UPDATEs sent for one change set while only the zone's SOA prerequisite
+/// fails (someone else changed the zone between our SOA read and the
+/// UPDATE): one such edit is normal, three in a row means a busy zone.
+const SOA_ATTEMPTS: usize = 3;
 
 /// How an update ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +46,8 @@ pub struct Client {
     /// Always set, except in the unsigned client inside a [`super::Lookup`].
     key: Option<Arc<TsigKey>>,
     clock: Clock,
+    /// Shared by the clones: one UPDATE per zone at a time.
+    zone_locks: Arc<ZoneLocks>,
 }
 
 impl Client {
@@ -55,6 +64,7 @@ impl Client {
             timeout,
             key: Some(key),
             clock: Arc::new(SystemTime::now),
+            zone_locks: Arc::default(),
         }
     }
 
@@ -67,6 +77,7 @@ impl Client {
             timeout,
             key: None,
             clock: Arc::new(SystemTime::now),
+            zone_locks: Arc::default(),
         }
     }
 
@@ -138,12 +149,17 @@ impl Client {
 
     /// The zone's SOA serial.
     pub async fn soa_serial(&self, zone: &Name) -> Result<u32, DnsError> {
+        Ok(self.zone_soa(zone).await?.serial)
+    }
+
+    /// The zone's SOA record, as the server publishes it now.
+    pub async fn zone_soa(&self, zone: &Name) -> Result<SOA, DnsError> {
         let response = self.query(zone, RecordType::SOA).await?;
         response
             .answers
-            .iter()
-            .find_map(|record| match &record.data {
-                RData::SOA(soa) if record.name.eq_ignore_root(zone) => Some(soa.serial),
+            .into_iter()
+            .find_map(|record| match record.data {
+                RData::SOA(soa) if record.name.eq_ignore_root(zone) => Some(soa),
                 _ => None,
             })
             .ok_or_else(|| DnsError::NotAuthoritative {
@@ -156,24 +172,51 @@ impl Client {
     /// guarded by prerequisites, and confirmed by reading back. After an
     /// ambiguous outcome (no answer, untrusted answer) the RRsets are re-read
     /// and the outcome is decided by what the server actually publishes.
+    ///
+    /// Each UPDATE also requires the zone's SOA as read just before (so it
+    /// can apply only once, see [`super::update`]). When only that fails
+    /// (NXRRSET, and the SOA has changed since), someone else edited the
+    /// zone in between: the UPDATE is sent again with the new SOA, up to
+    /// [`SOA_ATTEMPTS`] times, and that is no conflict.
     pub async fn apply(&self, update: &ZoneUpdate) -> Result<ApplyOutcome, DnsError> {
         update.validate()?;
         let changes: Vec<&RrsetChange> = update.effective_changes().collect();
         if changes.is_empty() {
             return Ok(ApplyOutcome::Unchanged);
         }
-        let message = update.to_message(random_id());
-        let response = match self.exchange(message).await {
-            Ok(response) => response,
-            Err(cause) if cause.is_ambiguous() => {
-                return self.settle_ambiguous(update, &changes, cause).await
+        for attempt in 1..=SOA_ATTEMPTS {
+            let turn = self.zone_locks.turn(&update.zone).await;
+            let soa = self.zone_soa(&update.zone).await?;
+            let response = match self.exchange(update.to_message(random_id(), &soa)).await {
+                Ok(response) => response,
+                Err(cause) if cause.is_ambiguous() => {
+                    drop(turn);
+                    return self.settle_ambiguous(update, &changes, cause).await;
+                }
+                Err(error) => return Err(error),
+            };
+            let soa_moved = response.response_code == ResponseCode::NXRRSet
+                && self.zone_soa(&update.zone).await? != soa;
+            drop(turn);
+            if !soa_moved {
+                return self.outcome(update, &changes, response).await;
             }
-            Err(error) => return Err(error),
-        };
+            tracing::debug!(server = %self.server, zone = %update.zone, attempt, "the zone's SOA changed between reading it and updating: sending the update again");
+        }
+        Err(self.kept_changing(update, &changes).await)
+    }
+
+    /// What a verified answer to an UPDATE means.
+    async fn outcome(
+        &self,
+        update: &ZoneUpdate,
+        changes: &[&RrsetChange],
+        response: Message,
+    ) -> Result<ApplyOutcome, DnsError> {
         match response.response_code {
-            ResponseCode::NoError => self.confirm(&changes).await,
+            ResponseCode::NoError => self.confirm(changes).await,
             ResponseCode::NXRRSet | ResponseCode::YXRRSet => {
-                Err(self.conflict(update, &changes).await)
+                Err(self.conflict(update, changes).await)
             }
             ResponseCode::Refused => Err(DnsError::Refused {
                 server: self.server,
@@ -193,6 +236,21 @@ impl Client {
                 rcode,
                 what: format!("an update of zone {}", update.zone),
             }),
+        }
+    }
+
+    /// Every UPDATE failed with the SOA moved: a conflict if the RRsets
+    /// changed too, else a busy zone.
+    async fn kept_changing(&self, update: &ZoneUpdate, changes: &[&RrsetChange]) -> DnsError {
+        match self.conflict(update, changes).await {
+            DnsError::Conflict { conflicts, .. } if conflicts.is_empty() => {
+                DnsError::ZoneKeptChanging {
+                    server: self.server,
+                    zone: update.zone.clone(),
+                    attempts: SOA_ATTEMPTS,
+                }
+            }
+            error => error,
         }
     }
 
