@@ -185,25 +185,61 @@ impl Client {
             return Ok(ApplyOutcome::Unchanged);
         }
         for attempt in 1..=SOA_ATTEMPTS {
-            let turn = self.zone_locks.turn(&update.zone).await;
-            let soa = self.zone_soa(&update.zone).await?;
-            let response = match self.exchange(update.to_message(random_id(), &soa)).await {
+            let mut zone = self.zone_locks.turn(&update.zone).await;
+            let soa = if zone.soa_prerequisite {
+                Some(self.zone_soa(&update.zone).await?)
+            } else {
+                None
+            };
+            let message = update.to_message(random_id(), soa.as_ref());
+            let response = match self.exchange(message).await {
                 Ok(response) => response,
                 Err(cause) if cause.is_ambiguous() => {
-                    drop(turn);
+                    drop(zone);
                     return self.settle_ambiguous(update, &changes, cause).await;
                 }
                 Err(error) => return Err(error),
             };
-            let soa_moved = response.response_code == ResponseCode::NXRRSet
-                && self.zone_soa(&update.zone).await? != soa;
-            drop(turn);
-            if !soa_moved {
+            let Some(sent) = soa.filter(|_| response.response_code == ResponseCode::NXRRSet) else {
+                drop(zone);
                 return self.outcome(update, &changes, response).await;
+            };
+            match self.why_nxrrset(update, &changes, &sent).await? {
+                Nxrrset::SoaMoved => {
+                    tracing::debug!(server = %self.server, zone = %update.zone, attempt, "the zone's SOA changed between reading it and updating: sending the update again");
+                }
+                Nxrrset::SoaNotChecked => {
+                    tracing::warn!(server = %self.server, zone = %update.zone, "{} rejects an SOA prerequisite equal to the SOA it serves for zone {} (BIND does so for an inline-signed zone: it checks updates against the unsigned zone, whose SOA it does not serve); this zone's updates are sent without it from now on, so a captured update of it could be replayed within the TSIG fudge", self.server, update.zone);
+                    zone.soa_prerequisite = false;
+                }
             }
-            tracing::debug!(server = %self.server, zone = %update.zone, attempt, "the zone's SOA changed between reading it and updating: sending the update again");
         }
         Err(self.kept_changing(update, &changes).await)
+    }
+
+    /// Why an UPDATE that required the SOA `sent` failed with NXRRSET, when
+    /// it is no conflict: the SOA moved (someone else edited the zone), or
+    /// the SOA is as required and so are the records. A conflict is the error.
+    async fn why_nxrrset(
+        &self,
+        update: &ZoneUpdate,
+        changes: &[&RrsetChange],
+        sent: &SOA,
+    ) -> Result<Nxrrset, DnsError> {
+        if self.zone_soa(&update.zone).await? != *sent {
+            return Ok(Nxrrset::SoaMoved);
+        }
+        let published = match self.read_back(changes).await {
+            Ok(published) => published,
+            Err(_) => return Err(self.conflict(update, changes).await),
+        };
+        if hold_expected_addresses(changes, &published) {
+            return Ok(Nxrrset::SoaNotChecked);
+        }
+        Err(DnsError::Conflict {
+            zone: update.zone.clone(),
+            conflicts: conflicts_of(changes, published),
+        })
     }
 
     /// What a verified answer to an UPDATE means.
@@ -422,6 +458,23 @@ impl Client {
             .as_deref()
             .expect("every Client built with new() has a key; unsigned ones stay inside Lookup")
     }
+}
+
+/// Why an UPDATE failed its prerequisites although no RRset conflicts.
+enum Nxrrset {
+    /// Someone else changed the zone after its SOA was read.
+    SoaMoved,
+    /// The server checks the SOA prerequisite against another SOA than it serves.
+    SoaNotChecked,
+}
+
+/// True when every RRset holds the addresses its change expected (TTLs
+/// aside: prerequisites compare data only, RFC 2136 §3.2.3).
+fn hold_expected_addresses(changes: &[&RrsetChange], published: &[Option<AddressRrset>]) -> bool {
+    changes.iter().zip(published).all(|(change, now)| {
+        now.as_ref().map(|rrset| &rrset.addresses)
+            == change.expected.as_ref().map(|rrset| &rrset.addresses)
+    })
 }
 
 /// The changes whose RRset is no longer what they expected.

@@ -143,19 +143,22 @@ impl ZoneUpdate {
 
     /// The UPDATE message for the effective changes (RFC 2136 §2):
     /// zone section = the zone's SOA; prerequisites = the zone's SOA RRset
-    /// exactly as `zone_soa` (§2.4.2, value dependent: applies once), then
-    /// each RRset exactly as expected (§2.4.2) or absent (§2.4.3); updates =
-    /// delete the RRset (§2.5.2) and add the desired records (§2.5.1).
-    pub fn to_message(&self, id: u16, zone_soa: &SOA) -> Message {
+    /// exactly as `zone_soa` (§2.4.2, value dependent: applies once; left
+    /// out only where the server cannot check it), then each RRset exactly
+    /// as expected (§2.4.2) or absent (§2.4.3); updates = delete the RRset
+    /// (§2.5.2) and add the desired records (§2.5.1).
+    pub fn to_message(&self, id: u16, zone_soa: Option<&SOA>) -> Message {
         let mut message = Message::new(id, MessageType::Query, OpCode::Update);
         let mut zone = Query::query(self.zone.clone(), RecordType::SOA);
         zone.set_query_class(DNSClass::IN);
         message.add_query(zone);
-        message.add_answer(Record::from_rdata(
-            self.zone.clone(),
-            0,
-            RData::SOA(zone_soa.clone()),
-        ));
+        if let Some(soa) = zone_soa {
+            message.add_answer(Record::from_rdata(
+                self.zone.clone(),
+                0,
+                RData::SOA(soa.clone()),
+            ));
+        }
         for change in self.effective_changes() {
             let record_type = change.family.record_type();
             match &change.expected {
@@ -267,7 +270,7 @@ mod tests {
                 &["192.0.2.11"],
             )],
         };
-        let message = update.to_message(7, &soa());
+        let message = update.to_message(7, Some(&soa()));
         assert_eq!(message.op_code, OpCode::Update);
         assert_eq!(message.queries.len(), 1);
         assert_eq!(message.queries[0].query_type(), RecordType::SOA);
@@ -345,7 +348,7 @@ mod tests {
                 v6,
             ],
         };
-        let bytes = update.to_message(0xBEEF, &soa()).to_vec().unwrap();
+        let bytes = update.to_message(0xBEEF, Some(&soa())).to_vec().unwrap();
 
         // §2.2: ID, QR 0, opcode UPDATE (5), Z and RCODE 0; ZO/PR/UP/AD counts.
         assert_eq!(&bytes[..4], &[0xBE, 0xEF, 5 << 3, 0]);
@@ -415,12 +418,27 @@ mod tests {
     }
 
     #[test]
+    fn without_the_zone_soa_only_the_rrsets_are_prerequisites() {
+        let update = ZoneUpdate {
+            zone: name("example.test."),
+            changes: vec![change(
+                "www.example.test.",
+                Some(&["192.0.2.10"]),
+                &["192.0.2.11"],
+            )],
+        };
+        let message = update.to_message(7, None);
+        assert_eq!(message.answers.len(), 1);
+        assert_eq!(message.answers[0].record_type(), RecordType::A);
+    }
+
+    #[test]
     fn absent_rrset_becomes_an_nxrrset_prerequisite() {
         let update = ZoneUpdate {
             zone: name("example.test."),
             changes: vec![change("www.example.test.", None, &["192.0.2.11"])],
         };
-        let message = update.to_message(1, &soa());
+        let message = update.to_message(1, Some(&soa()));
         assert_eq!(message.answers[1].dns_class, DNSClass::NONE);
         assert!(update
             .to_nsupdate("127.0.0.1:53".parse().unwrap())
@@ -494,7 +512,7 @@ mod tests {
             zone: name("example.test."),
             changes,
         };
-        let encoded = update.to_message(1, &soa()).to_vec().unwrap().len();
+        let encoded = update.to_message(1, Some(&soa())).to_vec().unwrap().len();
         assert!(encoded <= bound + 512, "{encoded} bytes, bound {bound}");
         assert!(
             bound <= 4 * encoded,

@@ -263,7 +263,7 @@ fn batch_size(changes: &[RrsetChange]) -> usize {
             u32::MAX,
         );
         update
-            .to_message(0, &soa)
+            .to_message(0, Some(&soa))
             .to_vec()
             .map_or(usize::MAX, |bytes| bytes.len())
     };

@@ -54,6 +54,9 @@ pub fn named_conf(dir: &Path, port: u16, zones: &[ZoneSpec], keys: &[TestKey]) -
         if !zone.notify.is_empty() {
             conf.push_str(&notify_statements(&zone.notify));
         }
+        if zone.signed {
+            conf.push_str("\tdnssec-policy default;\n\tinline-signing yes;\n");
+        }
         conf.push_str("};\n");
     }
     conf
