@@ -174,10 +174,10 @@ impl Client {
     /// and the outcome is decided by what the server actually publishes.
     ///
     /// Each UPDATE also requires the zone's SOA as read just before (so it
-    /// can apply only once, see [`super::update`]). When only that fails
-    /// (NXRRSET, and the SOA has changed since), someone else edited the
-    /// zone in between: the UPDATE is sent again with the new SOA, up to
-    /// [`SOA_ATTEMPTS`] times, and that is no conflict.
+    /// can apply only once, see [`ZoneUpdate::to_message`]). When only that
+    /// fails (NXRRSET, and the SOA has changed since), someone else edited
+    /// the zone in between: the UPDATE is sent again with the new SOA, up to
+    /// three times in all, and that is no conflict.
     pub async fn apply(&self, update: &ZoneUpdate) -> Result<ApplyOutcome, DnsError> {
         update.validate()?;
         let changes: Vec<&RrsetChange> = update.effective_changes().collect();
