@@ -15,12 +15,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use dnsfailover::dns::tsig::FUDGE_SECONDS;
-use dnsfailover::dns::{ApplyOutcome, Client, DnsError, RrsetChange, TsigKey, ZoneUpdate};
-use dnsfailover::vocabulary::{AddressRrset, Family, Transport, TsigAlgorithm};
+use dnsfailover::dns::{ApplyOutcome, Client, DnsError, RrsetChange, ZoneUpdate};
+use dnsfailover::vocabulary::{AddressRrset, Family, Transport};
 use hickory_proto::rr::Name;
-use support::{Grant, NameServer, ServerKind, TestKey, ZoneSpec};
+use support::{framed, is_update, tsig_key_of, Grant, NameServer, ServerKind, TestKey, ZoneSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -80,17 +79,7 @@ impl Setup {
 }
 
 fn client(address: SocketAddr, key: &TestKey) -> Client {
-    let secret = base64::engine::general_purpose::STANDARD
-        .decode(&key.secret)
-        .unwrap();
-    let key = TsigKey::new(
-        name(&format!("{}.", key.name)),
-        TsigAlgorithm::HmacSha256,
-        secret,
-        "test key",
-    )
-    .unwrap();
-    Client::new(address, Transport::Tcp, TIMEOUT, Arc::new(key))
+    Client::new(address, Transport::Tcp, TIMEOUT, Arc::new(tsig_key_of(key)))
 }
 
 fn name(text: &str) -> Name {
@@ -176,10 +165,6 @@ async fn relay(
     }
 }
 
-fn is_update(message: &[u8]) -> bool {
-    (message[2] >> 3) & 0x0F == 5
-}
-
 async fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
     let len = stream.read_u16().await.ok()?;
     let mut message = vec![0u8; usize::from(len)];
@@ -188,9 +173,7 @@ async fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
 }
 
 async fn write_message(stream: &mut TcpStream, message: &[u8]) {
-    let len = u16::try_from(message.len()).unwrap();
-    stream.write_u16(len).await.unwrap();
-    stream.write_all(message).await.unwrap();
+    stream.write_all(&framed(message)).await.unwrap();
 }
 
 /// Sends captured bytes to the server as they are, over TCP, and returns
