@@ -10,11 +10,15 @@ use serde::Serialize;
 
 use crate::check::TlsContexts;
 use crate::config::{Config, Record};
+use crate::dns::tsig::FUDGE_SECONDS;
 use crate::dns::{Client, DnsError, PolicyVerdict};
 use crate::vocabulary::Family;
 
-/// Clock skew up to this is fine; beyond it (and within TSIG's fudge) a warning.
-const SKEW_WARNING_SECONDS: u64 = 30;
+/// Clock skew up to this is fine; beyond it, and up to TSIG's fudge, a
+/// warning: NTP keeps clocks within milliseconds, so a quarter of the fudge
+/// means a clock adrift, still accepted but on its way to BADTIME. Beyond
+/// the fudge the servers answer BADTIME and the probe fails.
+const SKEW_WARNING_SECONDS: u64 = FUDGE_SECONDS as u64 / 4;
 
 /// The verdict of one line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -265,7 +269,7 @@ fn report_skew(report: &mut Report, zone: &Name, server_time: u64, local_time: u
         "clock",
         verdict,
         format!(
-            "the server's TSIG time is {skew} s from ours (TSIG allows 300 s; keep both on NTP)"
+            "the server's TSIG time is {skew} s from ours (TSIG allows {FUDGE_SECONDS} s, and {SKEW_WARNING_SECONDS} s passes; keep both on NTP)"
         ),
     );
 }

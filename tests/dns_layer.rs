@@ -399,11 +399,12 @@ async fn a_signed_noerror_outside_the_fudge_is_settled_by_reading_back(kind: Ser
     let setup = start(kind);
     let serial = setup.server.soa_serial("example.test.");
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    // Call 0 signs the UPDATE, call 1 checks its answer, later calls are the reads.
+    // Calls 0 and 1 sign the SOA query and check its answer, call 2 signs
+    // the UPDATE, call 3 checks its answer, later calls are the reads.
     let jumpy =
         client(setup.server.addr(), &setup.zone_key).with_clock(Arc::new(move || {
             match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
-                1 => SystemTime::now() + Duration::from_secs(3600),
+                3 => SystemTime::now() + Duration::from_secs(3600),
                 _ => SystemTime::now(),
             }
         }));
@@ -455,9 +456,10 @@ async fn udp_transport_replaces_too(kind: ServerKind) {
     );
 }
 
-/// A proxy that forwards the first request to the server and then drops the
-/// connection instead of passing the answer on; later connections are
-/// forwarded normally. The update is applied but its answer is lost.
+/// A proxy that forwards the first UPDATE to the server and then drops the
+/// connection instead of passing the answer on; everything else (the SOA
+/// read before it, later requests) is relayed. The update is applied but
+/// its answer is lost.
 async fn answer_losing_proxy(upstream: SocketAddr) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -465,12 +467,13 @@ async fn answer_losing_proxy(upstream: SocketAddr) -> SocketAddr {
         let mut first = true;
         while let Ok((mut downstream, _)) = listener.accept().await {
             let mut server = TcpStream::connect(upstream).await.unwrap();
-            if std::mem::take(&mut first) {
-                let len = downstream.read_u16().await.unwrap();
-                let mut request = vec![0u8; usize::from(len)];
-                downstream.read_exact(&mut request).await.unwrap();
-                server.write_u16(len).await.unwrap();
-                server.write_all(&request).await.unwrap();
+            let len = downstream.read_u16().await.unwrap();
+            let mut request = vec![0u8; usize::from(len)];
+            downstream.read_exact(&mut request).await.unwrap();
+            server.write_u16(len).await.unwrap();
+            server.write_all(&request).await.unwrap();
+            let is_update = (request[2] >> 3) & 0x0F == 5;
+            if is_update && std::mem::take(&mut first) {
                 let answer_len = server.read_u16().await.unwrap();
                 let mut answer = vec![0u8; usize::from(answer_len)];
                 server.read_exact(&mut answer).await.unwrap();

@@ -14,7 +14,7 @@ use dnsfailover::dns::wire;
 use dnsfailover::dns::{ApplyOutcome, Client, DnsError, RrsetChange, TsigKey, ZoneUpdate};
 use dnsfailover::vocabulary::{AddressRrset, Family, Transport, TsigAlgorithm};
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::A;
+use hickory_proto::rr::rdata::{A, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use support::{serve_scripted, Handler};
 
@@ -118,8 +118,35 @@ fn published_www() -> Record {
     )
 }
 
+/// The zone's SOA, which the client reads before every UPDATE.
+fn zone_soa() -> Record {
+    let zone = Name::from_ascii("example.test.").unwrap();
+    let soa = SOA::new(
+        Name::from_ascii("ns.example.test.").unwrap(),
+        Name::from_ascii("hostmaster.example.test.").unwrap(),
+        1,
+        3600,
+        600,
+        86_400,
+        60,
+    );
+    Record::from_rdata(zone, 300, RData::SOA(soa))
+}
+
+/// Adds the zone's SOA to the answer to an SOA query.
+fn answer_soa_query(request: &Message, response: &mut Message) {
+    if request.op_code == OpCode::Query
+        && request
+            .queries
+            .iter()
+            .any(|q| q.query_type() == RecordType::SOA)
+    {
+        response.add_answer(zone_soa());
+    }
+}
+
 /// The unsigned answer an honest server would sign: NOERROR, authoritative,
-/// and for an A query of www the updated RRset.
+/// for an A query of www the updated RRset, for an SOA query the zone's SOA.
 fn answer_body(request: &Message) -> Vec<u8> {
     let mut response = Message::new(request.id, MessageType::Response, request.op_code);
     response.metadata.authoritative = true;
@@ -133,6 +160,7 @@ fn answer_body(request: &Message) -> Vec<u8> {
     {
         response.add_answer(published_www());
     }
+    answer_soa_query(request, &mut response);
     response.to_vec().unwrap()
 }
 
@@ -540,6 +568,7 @@ async fn a_signed_noerror_outside_the_fudge_is_not_success() {
             if parsed.queries[0].query_type() == RecordType::A {
                 response.add_answer(unchanged);
             }
+            answer_soa_query(&parsed, &mut response);
             now()
         };
         let body = response.to_vec().unwrap();

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use dnsfailover::dns::{Client, DnsError, RrsetChange, TransportError, TsigKey, ZoneUpdate};
 use dnsfailover::vocabulary::{AddressRrset, Family, Transport, TsigAlgorithm};
 use hickory_proto::op::{OpCode, ResponseCode};
-use hickory_proto::rr::rdata::A;
+use hickory_proto::rr::rdata::{A, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use support::{
     framed, is_update, serve_scripted, serve_tcp_script, signed_answer, trickle, unsigned_request,
@@ -97,16 +97,39 @@ fn update() -> ZoneUpdate {
     }
 }
 
-/// The honest, signed answer: NOERROR, and to queries the unchanged RRset.
+/// The honest, signed answer: NOERROR, and to queries the unchanged RRset
+/// or the zone's SOA (which the client reads before every UPDATE).
 fn honest(request: &[u8]) -> Vec<u8> {
     let (message, _) = unsigned_request(request);
-    let asks_www_a = message.op_code == OpCode::Query
-        && message
-            .queries
-            .iter()
-            .any(|q| *q.name() == www() && q.query_type() == RecordType::A);
-    let unchanged = Record::from_rdata(www(), 30, RData::A(A("192.0.2.10".parse().unwrap())));
-    let records = if asks_www_a { vec![unchanged] } else { vec![] };
+    let asks = |name: &Name, record_type: RecordType| {
+        message.op_code == OpCode::Query
+            && message
+                .queries
+                .iter()
+                .any(|q| q.name() == name && q.query_type() == record_type)
+    };
+    let zone = Name::from_ascii("example.test.").unwrap();
+    let records = if asks(&www(), RecordType::A) {
+        vec![Record::from_rdata(
+            www(),
+            30,
+            RData::A(A("192.0.2.10".parse().unwrap())),
+        )]
+    } else if asks(&zone, RecordType::SOA) {
+        let host = |text: &str| Name::from_ascii(text).unwrap();
+        let soa = SOA::new(
+            host("ns.example.test."),
+            host("hostmaster.example.test."),
+            1,
+            3600,
+            600,
+            86_400,
+            60,
+        );
+        vec![Record::from_rdata(zone, 300, RData::SOA(soa))]
+    } else {
+        vec![]
+    };
     signed_answer(request, &key(), ResponseCode::NoError, records)
 }
 

@@ -30,6 +30,7 @@ pub fn of_error(error: &DnsError) -> &'static str {
         DnsError::NotAuthoritative { .. } => "NOTAUTH",
         DnsError::NotZone { .. } => "NOTZONE",
         DnsError::Conflict { .. } => "conflict",
+        DnsError::ZoneKeptChanging { .. } => "zone_kept_changing",
         DnsError::NotApplied { .. } => "not_applied",
         DnsError::CnameAtName { .. } => "cname",
         DnsError::ServerError { rcode, .. } => rcode_mnemonic(*rcode).unwrap_or("other_rcode"),

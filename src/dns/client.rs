@@ -6,17 +6,24 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::error::{DnsError, RrsetConflict};
 use super::exchange::{Clock, Endpoint};
 use super::key::TsigKey;
 use super::update::{RrsetChange, ZoneUpdate};
+use super::zone_lock::ZoneLocks;
 use crate::vocabulary::{AddressRrset, Family, Published, Transport};
 
 /// Reads in flight at once when updated RRsets are read back: enough to read
 /// a thousand back quickly, few enough for BIND's TCP listen queue (10).
 const READ_BACK_CONCURRENCY: usize = 8;
+
+/// UPDATEs sent for one change set while only the zone's SOA prerequisite
+/// fails (someone else changed the zone between our SOA read and the
+/// UPDATE): one such edit is normal, three in a row means a busy zone.
+const SOA_ATTEMPTS: usize = 3;
 
 /// How an update ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +46,8 @@ pub struct Client {
     /// Always set, except in the unsigned client inside a [`super::Lookup`].
     key: Option<Arc<TsigKey>>,
     clock: Clock,
+    /// Shared by the clones: one UPDATE per zone at a time.
+    zone_locks: Arc<ZoneLocks>,
 }
 
 impl Client {
@@ -55,6 +64,7 @@ impl Client {
             timeout,
             key: Some(key),
             clock: Arc::new(SystemTime::now),
+            zone_locks: Arc::default(),
         }
     }
 
@@ -67,6 +77,7 @@ impl Client {
             timeout,
             key: None,
             clock: Arc::new(SystemTime::now),
+            zone_locks: Arc::default(),
         }
     }
 
@@ -138,12 +149,17 @@ impl Client {
 
     /// The zone's SOA serial.
     pub async fn soa_serial(&self, zone: &Name) -> Result<u32, DnsError> {
+        Ok(self.zone_soa(zone).await?.serial)
+    }
+
+    /// The zone's SOA record, as the server publishes it now.
+    pub async fn zone_soa(&self, zone: &Name) -> Result<SOA, DnsError> {
         let response = self.query(zone, RecordType::SOA).await?;
         response
             .answers
-            .iter()
-            .find_map(|record| match &record.data {
-                RData::SOA(soa) if record.name.eq_ignore_root(zone) => Some(soa.serial),
+            .into_iter()
+            .find_map(|record| match record.data {
+                RData::SOA(soa) if record.name.eq_ignore_root(zone) => Some(soa),
                 _ => None,
             })
             .ok_or_else(|| DnsError::NotAuthoritative {
@@ -156,24 +172,87 @@ impl Client {
     /// guarded by prerequisites, and confirmed by reading back. After an
     /// ambiguous outcome (no answer, untrusted answer) the RRsets are re-read
     /// and the outcome is decided by what the server actually publishes.
+    ///
+    /// Each UPDATE also requires the zone's SOA as read just before (so it
+    /// can apply only once, see [`ZoneUpdate::to_message`]). When only that
+    /// fails (NXRRSET, and the SOA has changed since), someone else edited
+    /// the zone in between: the UPDATE is sent again with the new SOA, up to
+    /// three times in all, and that is no conflict.
     pub async fn apply(&self, update: &ZoneUpdate) -> Result<ApplyOutcome, DnsError> {
         update.validate()?;
         let changes: Vec<&RrsetChange> = update.effective_changes().collect();
         if changes.is_empty() {
             return Ok(ApplyOutcome::Unchanged);
         }
-        let message = update.to_message(random_id());
-        let response = match self.exchange(message).await {
-            Ok(response) => response,
-            Err(cause) if cause.is_ambiguous() => {
-                return self.settle_ambiguous(update, &changes, cause).await
+        for attempt in 1..=SOA_ATTEMPTS {
+            let mut zone = self.zone_locks.turn(&update.zone).await;
+            let soa = if zone.soa_prerequisite {
+                Some(self.zone_soa(&update.zone).await?)
+            } else {
+                None
+            };
+            let message = update.to_message(random_id(), soa.as_ref());
+            let response = match self.exchange(message).await {
+                Ok(response) => response,
+                Err(cause) if cause.is_ambiguous() => {
+                    drop(zone);
+                    return self.settle_ambiguous(update, &changes, cause).await;
+                }
+                Err(error) => return Err(error),
+            };
+            let Some(sent) = soa.filter(|_| response.response_code == ResponseCode::NXRRSet) else {
+                drop(zone);
+                return self.outcome(update, &changes, response).await;
+            };
+            match self.why_nxrrset(update, &changes, &sent).await? {
+                Nxrrset::SoaMoved => {
+                    tracing::debug!(server = %self.server, zone = %update.zone, attempt, "the zone's SOA changed between reading it and updating: sending the update again");
+                }
+                Nxrrset::SoaNotChecked => {
+                    tracing::warn!(server = %self.server, zone = %update.zone, "{} rejects an SOA prerequisite equal to the SOA it serves for zone {} (BIND does so for an inline-signed zone: it checks updates against the unsigned zone, whose SOA it does not serve); this zone's updates are sent without it from now on, so a captured update of it could be replayed within the TSIG fudge", self.server, update.zone);
+                    zone.soa_prerequisite = false;
+                }
             }
-            Err(error) => return Err(error),
+        }
+        Err(self.kept_changing(update, &changes).await)
+    }
+
+    /// Why an UPDATE that required the SOA `sent` failed with NXRRSET, when
+    /// it is no conflict: the SOA moved (someone else edited the zone), or
+    /// the SOA is as required and so are the records. A conflict is the error.
+    async fn why_nxrrset(
+        &self,
+        update: &ZoneUpdate,
+        changes: &[&RrsetChange],
+        sent: &SOA,
+    ) -> Result<Nxrrset, DnsError> {
+        if self.zone_soa(&update.zone).await? != *sent {
+            return Ok(Nxrrset::SoaMoved);
+        }
+        let published = match self.read_back(changes).await {
+            Ok(published) => published,
+            Err(_) => return Err(self.conflict(update, changes).await),
         };
+        if hold_expected_addresses(changes, &published) {
+            return Ok(Nxrrset::SoaNotChecked);
+        }
+        Err(DnsError::Conflict {
+            zone: update.zone.clone(),
+            conflicts: conflicts_of(changes, published),
+        })
+    }
+
+    /// What a verified answer to an UPDATE means.
+    async fn outcome(
+        &self,
+        update: &ZoneUpdate,
+        changes: &[&RrsetChange],
+        response: Message,
+    ) -> Result<ApplyOutcome, DnsError> {
         match response.response_code {
-            ResponseCode::NoError => self.confirm(&changes).await,
+            ResponseCode::NoError => self.confirm(changes).await,
             ResponseCode::NXRRSet | ResponseCode::YXRRSet => {
-                Err(self.conflict(update, &changes).await)
+                Err(self.conflict(update, changes).await)
             }
             ResponseCode::Refused => Err(DnsError::Refused {
                 server: self.server,
@@ -193,6 +272,21 @@ impl Client {
                 rcode,
                 what: format!("an update of zone {}", update.zone),
             }),
+        }
+    }
+
+    /// Every UPDATE failed with the SOA moved: a conflict if the RRsets
+    /// changed too, else a busy zone.
+    async fn kept_changing(&self, update: &ZoneUpdate, changes: &[&RrsetChange]) -> DnsError {
+        match self.conflict(update, changes).await {
+            DnsError::Conflict { conflicts, .. } if conflicts.is_empty() => {
+                DnsError::ZoneKeptChanging {
+                    server: self.server,
+                    zone: update.zone.clone(),
+                    attempts: SOA_ATTEMPTS,
+                }
+            }
+            error => error,
         }
     }
 
@@ -364,6 +458,23 @@ impl Client {
             .as_deref()
             .expect("every Client built with new() has a key; unsigned ones stay inside Lookup")
     }
+}
+
+/// Why an UPDATE failed its prerequisites although no RRset conflicts.
+enum Nxrrset {
+    /// Someone else changed the zone after its SOA was read.
+    SoaMoved,
+    /// The server checks the SOA prerequisite against another SOA than it serves.
+    SoaNotChecked,
+}
+
+/// True when every RRset holds the addresses its change expected (TTLs
+/// aside: prerequisites compare data only, RFC 2136 §3.2.3).
+fn hold_expected_addresses(changes: &[&RrsetChange], published: &[Option<AddressRrset>]) -> bool {
+    changes.iter().zip(published).all(|(change, now)| {
+        now.as_ref().map(|rrset| &rrset.addresses)
+            == change.expected.as_ref().map(|rrset| &rrset.addresses)
+    })
 }
 
 /// The changes whose RRset is no longer what they expected.

@@ -119,6 +119,15 @@ pub enum DnsError {
         zone: Name,
         conflicts: Vec<RrsetConflict>,
     },
+    /// Every UPDATE sent failed only its SOA prerequisite: the zone changed
+    /// between reading its SOA and updating, each time, while the RRsets to
+    /// change still held what was expected. Nothing was applied.
+    #[error("the update of zone {zone} on {server} was not applied: the zone's SOA changed between reading it and updating, {attempts} times in a row, while the records still held what was expected; something else keeps editing the zone (will retry)")]
+    ZoneKeptChanging {
+        server: SocketAddr,
+        zone: Name,
+        attempts: usize,
+    },
     /// The server said NOERROR but publishes something else (RFC 2136 §3.4.2.7).
     #[error("{server} accepted the update but publishes {} for {name} {family} instead of {}: is there a CNAME at {name}?", show(.published.as_ref()), show(Some(.desired)))]
     NotApplied {
@@ -179,6 +188,7 @@ impl DnsError {
             | DnsError::ClaimedBadKey { .. }
             | DnsError::NoVerifiedAnswer { .. }
             | DnsError::Malformed { .. }
+            | DnsError::ZoneKeptChanging { .. }
             | DnsError::Unconfirmed { .. } => true,
             DnsError::ServerError { rcode, .. } => {
                 matches!(rcode, ResponseCode::ServFail | ResponseCode::NotImp)

@@ -139,8 +139,8 @@ impl Endpoint<'_> {
         match failure {
             TsigFailure::Unsigned => {
                 let rcode = rcode_of(answer);
-                let hint = if rcode == ResponseCode::NotAuth {
-                    "; Knot answers like this when it does not serve the zone: point nameserver.address at the zone's primary"
+                let hint = if matches!(rcode, ResponseCode::NotAuth | ResponseCode::Refused) {
+                    "; Knot answers like this (NOTAUTH to an UPDATE, REFUSED to a query) when it does not serve the zone: point nameserver.address at the zone's primary"
                 } else {
                     ""
                 };

@@ -13,6 +13,7 @@ mod transport;
 pub mod tsig;
 mod update;
 pub mod wire;
+mod zone_lock;
 
 pub use client::{ApplyOutcome, Client};
 pub use error::{rcode_mnemonic, DnsError, RrsetConflict};

@@ -13,8 +13,16 @@ use hickory_proto::rr::Name;
 use super::key::TsigKey;
 use super::wire::{self, LocatedTsig, WireError, CLASS_ANY, TYPE_TSIG};
 
-/// Fudge sent with every request: the usual 300 s (RFC 8945 §10).
-pub const FUDGE_SECONDS: u16 = 300;
+/// Fudge sent with every request: how far apart, in seconds, the agent's
+/// and the server's clocks may be. BIND and Knot check a request's time
+/// against the fudge the request carries, so this is also how long a
+/// captured request stays acceptable to them. RFC 8945 §10 suggests 300 s;
+/// 60 s assumes both hosts keep time with NTP (which keeps them within
+/// milliseconds; a clock left free drifts about a second a day) and makes a
+/// held-back UPDATE useless a minute after it was signed. Every UPDATE also
+/// carries an SOA prerequisite, so a captured one that was applied cannot
+/// apply again at all (see [`super::ZoneUpdate::to_message`]).
+pub const FUDGE_SECONDS: u16 = 60;
 
 /// TSIG error codes (RFC 8945 §3).
 pub mod codes {

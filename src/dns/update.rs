@@ -1,11 +1,18 @@
 //! RFC 2136 UPDATE messages that replace A/AAAA RRsets atomically and only
 //! if they still hold what was last read (a compare-and-swap).
+//!
+//! Every message also requires the zone's SOA to be exactly as last read.
+//! The serial moves with every change applied to the zone, so a message can
+//! apply at most once: a captured UPDATE replayed to the server (within the
+//! TSIG fudge, which is all TSIG checks) fails its prerequisites instead of
+//! bringing back an old state after A→B→A. It needs no grant in the update
+//! policy, as prerequisites are not subject to it.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
-use hickory_proto::rr::rdata::{A, AAAA};
+use hickory_proto::rr::rdata::{A, AAAA, SOA};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use crate::vocabulary::{AddressRrset, Family};
@@ -24,8 +31,9 @@ pub struct RrsetChange {
 }
 
 /// The most bytes of changes to put in one UPDATE: a DNS message over TCP
-/// holds at most 65,535 bytes, and its header, zone section and TSIG record
-/// need a few hundred of them.
+/// holds at most 65,535 bytes, and its header, zone section, SOA
+/// prerequisite and TSIG record need at most about 1,450 of them (every name
+/// 255 bytes long), usually under 200.
 pub const MAX_CHANGE_BYTES: usize = 64_000;
 
 /// Bytes of a resource record besides its owner name and data: type, class,
@@ -134,14 +142,23 @@ impl ZoneUpdate {
     }
 
     /// The UPDATE message for the effective changes (RFC 2136 §2):
-    /// zone section = the zone's SOA; prerequisites = each RRset exactly as
-    /// expected (§2.4.2, value dependent) or absent (§2.4.4); updates =
-    /// delete the RRset (§2.5.2) and add the desired records (§2.5.1).
-    pub fn to_message(&self, id: u16) -> Message {
+    /// zone section = the zone's SOA; prerequisites = the zone's SOA RRset
+    /// exactly as `zone_soa` (§2.4.2, value dependent: applies once; left
+    /// out only where the server cannot check it), then each RRset exactly
+    /// as expected (§2.4.2) or absent (§2.4.3); updates = delete the RRset
+    /// (§2.5.2) and add the desired records (§2.5.1).
+    pub fn to_message(&self, id: u16, zone_soa: Option<&SOA>) -> Message {
         let mut message = Message::new(id, MessageType::Query, OpCode::Update);
         let mut zone = Query::query(self.zone.clone(), RecordType::SOA);
         zone.set_query_class(DNSClass::IN);
         message.add_query(zone);
+        if let Some(soa) = zone_soa {
+            message.add_answer(Record::from_rdata(
+                self.zone.clone(),
+                0,
+                RData::SOA(soa.clone()),
+            ));
+        }
         for change in self.effective_changes() {
             let record_type = change.family.record_type();
             match &change.expected {
@@ -167,7 +184,8 @@ impl ZoneUpdate {
     }
 
     /// The same update as `nsupdate` commands, for `plan` output and for
-    /// operators who want to apply it by hand.
+    /// operators who want to apply it by hand; without the SOA prerequisite,
+    /// which holds only for the serial read just before sending.
     pub fn to_nsupdate(&self, server: SocketAddr) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "server {} {}", server.ip(), server.port());
@@ -229,6 +247,19 @@ mod tests {
         }
     }
 
+    /// The zone's SOA as the tests' server would publish it.
+    fn soa() -> SOA {
+        SOA::new(
+            name("ns.example.test."),
+            name("hostmaster.example.test."),
+            2024_0101,
+            3600,
+            600,
+            86_400,
+            60,
+        )
+    }
+
     #[test]
     fn message_has_zone_prerequisites_delete_and_add() {
         let update = ZoneUpdate {
@@ -239,13 +270,20 @@ mod tests {
                 &["192.0.2.11"],
             )],
         };
-        let message = update.to_message(7);
+        let message = update.to_message(7, Some(&soa()));
         assert_eq!(message.op_code, OpCode::Update);
         assert_eq!(message.queries.len(), 1);
         assert_eq!(message.queries[0].query_type(), RecordType::SOA);
-        assert_eq!(message.answers.len(), 1, "one value-dependent prerequisite");
-        assert_eq!(message.answers[0].dns_class, DNSClass::IN);
-        assert_eq!(message.answers[0].ttl, 0);
+        assert_eq!(
+            message.answers.len(),
+            2,
+            "the SOA and one address: value-dependent prerequisites"
+        );
+        assert_eq!(message.answers[0].data, RData::SOA(soa()));
+        assert!(message
+            .answers
+            .iter()
+            .all(|r| r.dns_class == DNSClass::IN && r.ttl == 0));
         assert_eq!(message.authorities.len(), 2, "delete RRset + add");
         assert_eq!(message.authorities[0].dns_class, DNSClass::ANY);
         assert_eq!(message.authorities[1].ttl, 30);
@@ -310,7 +348,7 @@ mod tests {
                 v6,
             ],
         };
-        let bytes = update.to_message(0xBEEF).to_vec().unwrap();
+        let bytes = update.to_message(0xBEEF, Some(&soa())).to_vec().unwrap();
 
         // §2.2: ID, QR 0, opcode UPDATE (5), Z and RCODE 0; ZO/PR/UP/AD counts.
         assert_eq!(&bytes[..4], &[0xBE, 0xEF, 5 << 3, 0]);
@@ -322,7 +360,7 @@ mod tests {
                 counts.authorities,
                 counts.additionals
             ),
-            (1, 2, 5, 0)
+            (1, 3, 5, 0)
         );
         let mut reader = Reader::new(&bytes, wire::HEADER_LEN);
         // §2.3: the zone section is the zone's name, type SOA, class IN.
@@ -331,6 +369,27 @@ mod tests {
             (reader.u16().unwrap(), reader.u16().unwrap()),
             (type_soa, class_in)
         );
+        // §2.4.2 for the zone's SOA RRset: class IN, TTL 0, the whole SOA
+        // rdata (RFC 1035 §3.3.13: MNAME, RNAME, then five 32-bit fields).
+        assert_eq!(reader.name().unwrap().to_string(), "example.test.");
+        assert_eq!(
+            (
+                reader.u16().unwrap(),
+                reader.u16().unwrap(),
+                reader.u32().unwrap()
+            ),
+            (type_soa, class_in, 0)
+        );
+        let rdlength = usize::from(reader.u16().unwrap());
+        let rdata_start = reader.position();
+        assert_eq!(reader.name().unwrap().to_string(), "ns.example.test.");
+        assert_eq!(
+            reader.name().unwrap().to_string(),
+            "hostmaster.example.test."
+        );
+        let fields: Vec<u32> = (0..5).map(|_| reader.u32().unwrap()).collect();
+        assert_eq!(fields, [2024_0101, 3600, 600, 86_400, 60]);
+        assert_eq!(reader.position() - rdata_start, rdlength);
         let mut records = Vec::new();
         for _ in 0..7 {
             records.push(read_record(&mut reader));
@@ -359,13 +418,28 @@ mod tests {
     }
 
     #[test]
+    fn without_the_zone_soa_only_the_rrsets_are_prerequisites() {
+        let update = ZoneUpdate {
+            zone: name("example.test."),
+            changes: vec![change(
+                "www.example.test.",
+                Some(&["192.0.2.10"]),
+                &["192.0.2.11"],
+            )],
+        };
+        let message = update.to_message(7, None);
+        assert_eq!(message.answers.len(), 1);
+        assert_eq!(message.answers[0].record_type(), RecordType::A);
+    }
+
+    #[test]
     fn absent_rrset_becomes_an_nxrrset_prerequisite() {
         let update = ZoneUpdate {
             zone: name("example.test."),
             changes: vec![change("www.example.test.", None, &["192.0.2.11"])],
         };
-        let message = update.to_message(1);
-        assert_eq!(message.answers[0].dns_class, DNSClass::NONE);
+        let message = update.to_message(1, Some(&soa()));
+        assert_eq!(message.answers[1].dns_class, DNSClass::NONE);
         assert!(update
             .to_nsupdate("127.0.0.1:53".parse().unwrap())
             .contains("prereq nxrrset www.example.test. IN A"));
@@ -438,7 +512,7 @@ mod tests {
             zone: name("example.test."),
             changes,
         };
-        let encoded = update.to_message(1).to_vec().unwrap().len();
+        let encoded = update.to_message(1, Some(&soa())).to_vec().unwrap().len();
         assert!(encoded <= bound + 512, "{encoded} bytes, bound {bound}");
         assert!(
             bound <= 4 * encoded,

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use dnsfailover::dns::{Client, RrsetChange, TsigKey, ZoneUpdate};
 use dnsfailover::vocabulary::{AddressRrset, Family, Transport, TsigAlgorithm};
+use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::Name;
 use tokio::task::JoinSet;
 
@@ -251,8 +252,18 @@ fn batch_size(changes: &[RrsetChange]) -> usize {
             zone: name(ZONE),
             changes: changes[..count].to_vec(),
         };
+        // An SOA prerequisite as long as the zone's own takes.
+        let soa = SOA::new(
+            name(&format!("harness-ns.{ZONE}")),
+            name(&format!("hostmaster.{ZONE}")),
+            u32::MAX,
+            i32::MAX,
+            i32::MAX,
+            i32::MAX,
+            u32::MAX,
+        );
         update
-            .to_message(0)
+            .to_message(0, Some(&soa))
             .to_vec()
             .map_or(usize::MAX, |bytes| bytes.len())
     };

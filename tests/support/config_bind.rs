@@ -74,6 +74,9 @@ pub fn named_conf(
         if !zone.notify.is_empty() {
             conf.push_str(&notify_statements(&zone.notify));
         }
+        if zone.signed {
+            conf.push_str("\tdnssec-policy default;\n\tinline-signing yes;\n");
+        }
         conf.push_str("};\n");
     }
     conf

@@ -79,6 +79,9 @@ pub fn knot_conf(dir: &Path, port: u16, zones: &[ZoneSpec], keys: &[TestKey]) ->
         if !notify_ids.is_empty() {
             let _ = writeln!(zone_section, "    notify: [{}]", notify_ids.join(", "));
         }
+        if zone.signed {
+            zone_section.push_str("    dnssec-signing: on\n");
+        }
         if !acl_ids.is_empty() {
             let _ = writeln!(zone_section, "    acl: [{}]", acl_ids.join(", "));
         }

@@ -76,6 +76,10 @@ pub struct ZoneSpec {
     /// (AXFR, and IXFR from the journal). Empty: no NOTIFY and the servers' default transfer
     /// rules, as for every zone before secondaries existed.
     pub notify: Vec<SocketAddr>,
+    /// DNSSEC-signed by the server: BIND with `dnssec-policy default; inline-signing yes;`
+    /// (updates go to the unsigned zone, queries are answered from the signed one, whose SOA
+    /// serial moves on its own), Knot with `dnssec-signing: on` (signed in place).
+    pub signed: bool,
 }
 
 impl ZoneSpec {
@@ -92,6 +96,7 @@ impl ZoneSpec {
             grants: Vec::new(),
             primary: None,
             notify: Vec::new(),
+            signed: false,
         }
     }
 
@@ -112,6 +117,12 @@ impl ZoneSpec {
     /// the primary is started.
     pub fn notify(mut self, secondary: SocketAddr) -> ZoneSpec {
         self.notify.push(secondary);
+        self
+    }
+
+    /// Has the server sign the zone (see [`ZoneSpec::signed`]).
+    pub fn signed(mut self) -> ZoneSpec {
+        self.signed = true;
         self
     }
 
