@@ -15,9 +15,9 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio::sync::Semaphore;
 
-use super::target::TargetNames;
 use super::outcome::Step;
 use super::passed::Passed;
+use super::target::TargetNames;
 use crate::config::ExecCheck;
 
 /// How many exec checks' programs may run at once, across the agent: more

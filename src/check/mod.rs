@@ -40,8 +40,8 @@ mod tls_probe;
 mod watch;
 
 pub use checker::Checker;
-pub use target::{Target, TargetNames};
 pub use error::CheckSetupError;
 pub use outcome::Outcome;
+pub use target::{Target, TargetNames};
 pub(crate) use tls::server_name as tls_server_name;
 pub use tls::TlsContexts;
