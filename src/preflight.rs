@@ -232,6 +232,15 @@ async fn check_record_dns(report: &mut Report, client: &Client, zone: &Name, rec
                 Verdict::Pass,
                 format!("published with the configured TTL {}", record.ttl),
             ),
+            Ok(Some(rrset)) if Some(rrset.ttl) == record.failover_ttl => report.add(
+                &record.name,
+                &format!("ttl {family}"),
+                Verdict::Pass,
+                format!(
+                    "published with the failover TTL {}: it does not publish its first server",
+                    rrset.ttl
+                ),
+            ),
             Ok(Some(rrset)) => report.add(
                 &record.name,
                 &format!("ttl {family}"),

@@ -55,6 +55,27 @@ async fn fails_over_when_the_primary_dies_and_fails_back(kind: ServerKind) {
     );
 }
 
+async fn the_failover_ttl_is_published_while_failed_over(kind: ServerKind) {
+    let mut lab = Lab::start(kind, WEB1).await;
+    let config = lab.config(
+        "{ type: http, port: PORT, path: /health, expect_body: ok }",
+        "    failover_ttl: 5\n",
+    );
+    let agent = lab.agent(&config);
+    agent.wait_for_log(SETTLE, 1, MOVE_DEADLINE);
+    let serial = lab.serial();
+    let ttl = || lab.server.query_ttl("www.example.test.", "A");
+    assert_eq!(ttl(), Some(15), "the first server at the normal TTL");
+
+    lab.web1.kill();
+    lab.wait_for_www(&agent, WEB2);
+    assert_eq!(ttl(), Some(5), "failed over: the failover TTL");
+    lab.web1.revive().await;
+    lab.wait_for_www(&agent, WEB1);
+    assert_eq!(ttl(), Some(15), "failed back: the normal TTL again");
+    assert_eq!(lab.serial(), serial + 2, "the TTL rides with each move");
+}
+
 async fn a_frozen_server_is_caught_by_the_http_check(kind: ServerKind) {
     let lab = Lab::start(kind, WEB1).await;
     let agent = lab.agent(&lab.http_config());
@@ -421,6 +442,7 @@ async fn a_hanging_webhook_does_not_delay_failover(kind: ServerKind) {
 
 against_both_servers!(
     fails_over_when_the_primary_dies_and_fails_back,
+    the_failover_ttl_is_published_while_failed_over,
     a_frozen_server_is_caught_by_the_http_check,
     all_down_keeps_dns_as_it_is,
     a_restart_with_correct_dns_sends_nothing,

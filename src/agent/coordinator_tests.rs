@@ -43,6 +43,7 @@ fn record(owner: &str) -> Record {
         name: name(owner),
         zone: Some(name(ZONE)),
         ttl: 60,
+        failover_ttl: None,
         servers: vec![
             Server {
                 name: "web1".into(),

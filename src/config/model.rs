@@ -100,6 +100,9 @@ pub struct Record {
     pub zone: Option<Name>,
     /// TTL of the published records, in seconds.
     pub ttl: u32,
+    /// TTL while the record does not publish its first server (failed over,
+    /// pinned elsewhere, or all down); `None`: the TTL always.
+    pub failover_ttl: Option<u32>,
     /// Servers in order of preference; never empty; every server has at least one address.
     pub servers: Vec<Server>,
     /// How each address is checked.
@@ -115,6 +118,16 @@ pub struct Record {
 }
 
 impl Record {
+    /// The TTL to publish the server at `chosen` (its index among the
+    /// servers with addresses of the family) with; `all_down` when every
+    /// one is down.
+    pub fn ttl_for(&self, chosen: usize, all_down: bool) -> u32 {
+        match self.failover_ttl {
+            Some(failover_ttl) if chosen != 0 || all_down => failover_ttl,
+            _ => self.ttl,
+        }
+    }
+
     /// True when some server of the record has an address of `family`: the
     /// record's RRset of that family is the agent's to manage.
     pub fn manages(&self, family: Family) -> bool {

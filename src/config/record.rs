@@ -64,6 +64,7 @@ pub(super) fn read_record(
             name,
             zone,
             ttl: settings.ttl,
+            failover_ttl: settings.failover_ttl,
             servers,
             check,
             timing: settings.timing,

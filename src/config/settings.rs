@@ -1,4 +1,4 @@
-//! Settings a record may take from `defaults:` or override: TTL, check timing,
+//! Settings a record may take from `defaults:` or override: TTLs, check timing,
 //! the check itself, the all-down policy and the failback policy.
 
 use std::time::Duration;
@@ -14,6 +14,7 @@ use super::{AllDownPolicy, CheckSpec, FailbackPolicy, Timing};
 /// Keys of the settings, in `defaults:` and in each record.
 pub(super) const SETTING_KEYS: &[&str] = &[
     "ttl",
+    "failover_ttl",
     "interval",
     "timeout",
     "fall",
@@ -70,6 +71,7 @@ struct GivenTiming {
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Settings {
     pub ttl: u32,
+    pub failover_ttl: Option<u32>,
     pub timing: Timing,
     pub when_all_down: AllDownPolicy,
     pub failback: FailbackPolicy,
@@ -81,6 +83,7 @@ impl Settings {
     pub fn built_in() -> Settings {
         Settings {
             ttl: DEFAULT_TTL,
+            failover_ttl: None,
             timing: Timing {
                 interval: DEFAULT_INTERVAL,
                 timeout: DEFAULT_CHECK_TIMEOUT,
@@ -110,10 +113,12 @@ impl Settings {
                 None => CheckSetting::Invalid,
             },
         };
+        let ttl = |node| scalar::integer(node, 1u32, MAX_TTL);
+        let given_ttl = table.optional("ttl", report, ttl);
+        let given_failover_ttl = table.optional("failover_ttl", report, ttl);
         let settings = Settings {
-            ttl: table
-                .optional("ttl", report, |node| scalar::integer(node, 1u32, MAX_TTL))
-                .unwrap_or(self.ttl),
+            ttl: given_ttl.unwrap_or(self.ttl),
+            failover_ttl: given_failover_ttl.or(self.failover_ttl),
             timing: Timing {
                 interval: timing.interval.unwrap_or(self.timing.interval),
                 timeout: timing.timeout.unwrap_or(self.timing.timeout),
@@ -134,12 +139,43 @@ impl Settings {
         };
         let given_but_invalid =
             |key: &str, value: Option<Duration>| table.get(key).is_some() && value.is_none();
+        let ttls_valid = (table.get("ttl").is_none() || given_ttl.is_some())
+            && (table.get("failover_ttl").is_none() || given_failover_ttl.is_some());
+        if ttls_valid {
+            settings.check_failover_ttl_is_lower(table, report);
+        }
         if !given_but_invalid("interval", timing.interval)
             && !given_but_invalid("timeout", timing.timeout)
         {
             settings.check_timeout_fits_interval(table, report);
         }
         settings
+    }
+
+    /// Reports a failover TTL above the TTL, where this table gives either:
+    /// it is meant to bring clients back sooner after a failback.
+    fn check_failover_ttl_is_lower(&self, table: &Table, report: &mut Report) {
+        let Some(failover_ttl) = self.failover_ttl else {
+            return;
+        };
+        if failover_ttl <= self.ttl {
+            return;
+        }
+        let Some(key) = ["failover_ttl", "ttl"]
+            .into_iter()
+            .find(|key| table.get(key).is_some())
+        else {
+            return;
+        };
+        let position = table.key_position(key).expect("the key is there");
+        report.add(
+            position,
+            &table.field(key),
+            format!(
+                "failover_ttl {failover_ttl} is more than ttl {}: the TTL while failed over should be lower, so that clients come back sooner after failback",
+                self.ttl
+            ),
+        );
     }
 
     /// A check must finish before the next one starts. Reported where this table

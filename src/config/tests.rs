@@ -63,6 +63,7 @@ fn the_issue_example_becomes_exactly_this_config() {
             name: name("www.example.test."),
             zone: None,
             ttl: 30,
+            failover_ttl: None,
             servers: vec![
                 server("web1", &["192.0.2.10", "2001:db8::10"]),
                 server("web2", &["192.0.2.11", "2001:db8::11"]),

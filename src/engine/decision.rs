@@ -156,7 +156,7 @@ pub fn decide_family_with(
     }
     if let Some(pin) = &overrides.pin {
         if let Some(chosen) = view.servers.iter().position(|s| s.name == pin.server) {
-            return view.pinned(chosen, pin, record.ttl, published);
+            return view.pinned(chosen, pin, record.ttl_for(chosen, false), published);
         }
     }
     let held = match record.failback {
@@ -186,7 +186,7 @@ pub fn decide_family_with(
         chosen,
         all_down,
         addresses,
-        ttl: record.ttl,
+        ttl: record.ttl_for(chosen, all_down),
     };
     let note = (held.is_some() && view.first_up() != held).then(|| {
         format!(

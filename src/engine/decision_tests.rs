@@ -396,3 +396,56 @@ fn publish_converts_to_an_rrset() {
 
 #[path = "decision_properties.rs"]
 mod properties;
+
+/// The TTL of what `decision` publishes (none when it publishes nothing).
+fn published_ttl(decision: &FamilyDecision) -> Option<u32> {
+    match decision {
+        FamilyDecision::Publish(publish) => Some(publish.ttl),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_failover_ttl_holds_while_the_first_server_is_not_published() {
+    let mut record = dual_stack();
+    record.failover_ttl = Some(10);
+    record.when_all_down = AllDownPolicy::First;
+    // Failed over: web2 with the failover TTL.
+    let failed_over = v4(
+        &record,
+        &[(W1_V4, Down), (W2_V4, Up)],
+        Some(&rrset(&[W1_V4], 60)),
+    );
+    assert_eq!(published_ttl(&failed_over), Some(10));
+    // In sync only with the failover TTL; the normal one is corrected.
+    let at_failover_ttl = rrset(&[W2_V4], 10);
+    assert_eq!(
+        v4(
+            &record,
+            &[(W1_V4, Down), (W2_V4, Up)],
+            Some(&at_failover_ttl)
+        ),
+        in_sync("web2")
+    );
+    let at_normal_ttl = rrset(&[W2_V4], 60);
+    let corrected = v4(&record, &[(W1_V4, Down), (W2_V4, Up)], Some(&at_normal_ttl));
+    assert_eq!(published_ttl(&corrected), Some(10));
+    // Failback brings the normal TTL back in the same change.
+    let back = v4(&record, &[(W1_V4, Up), (W2_V4, Up)], Some(&at_failover_ttl));
+    assert_eq!(published_ttl(&back), Some(60));
+    // All down, the first server is published, degraded: the failover TTL.
+    let all_down = v4(
+        &record,
+        &[(W1_V4, Down), (W2_V4, Down)],
+        Some(&at_failover_ttl),
+    );
+    assert_eq!(published_ttl(&all_down), Some(10));
+    // Without a failover TTL nothing changes.
+    record.failover_ttl = None;
+    let plain = v4(
+        &record,
+        &[(W1_V4, Down), (W2_V4, Up)],
+        Some(&rrset(&[W1_V4], 60)),
+    );
+    assert_eq!(published_ttl(&plain), Some(60));
+}

@@ -44,6 +44,7 @@ pub fn named_record(name: &str, servers: Vec<Server>) -> Record {
         name: Name::from_ascii(name).expect("test owner name"),
         zone: None,
         ttl: 60,
+        failover_ttl: None,
         servers,
         check: CheckSpec::Tcp { port: 80 },
         timing: timing(),
