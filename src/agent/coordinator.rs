@@ -56,9 +56,19 @@ struct PlannedChange {
     change: RrsetChange,
     server: String,
     reason: String,
-    /// The event its success is (failover, failback), and the server
-    /// published before.
-    event: Option<(EventKind, Option<String>)>,
+    /// The event its success is (failover, failback).
+    event: Option<ChangeEvent>,
+}
+
+/// The failover or failback an applied change is.
+#[derive(Debug, Clone)]
+struct ChangeEvent {
+    kind: EventKind,
+    /// The server (or, for a pool, the servers) published before.
+    before: Option<String>,
+    /// The server the event is about, when not the one before (failover)
+    /// or after (failback): the servers leaving or joining a pool.
+    subject: Option<String>,
 }
 
 /// What a task in flight is doing: kept here, not in the task, so that a
@@ -951,15 +961,12 @@ impl<N: Nameserver> Coordinator<N> {
                     reason: publish.reason.to_string(),
                     event: self.engine.record(record).and_then(|config| {
                         let before = published.get(family).and_then(|rrset| {
-                            config
-                                .server_owning(&rrset.addresses)
-                                .map(|server| server.name.clone())
+                            let servers = config.servers_publishing(&rrset.addresses);
+                            let names: Vec<&str> =
+                                servers.iter().map(|server| server.name.as_str()).collect();
+                            (!names.is_empty()).then(|| names.join(", "))
                         });
-                        match &publish.reason {
-                            PublishReason::Failover { .. } => Some((EventKind::Failover, before)),
-                            PublishReason::Failback { .. } => Some((EventKind::Failback, before)),
-                            _ => None,
-                        }
+                        change_event(&publish.reason, before)
                     }),
                 });
             }
@@ -1048,7 +1055,12 @@ impl<N: Nameserver> Coordinator<N> {
 
     /// A failover or failback is in DNS.
     fn emit_applied(&self, item: &PlannedChange) {
-        let Some((kind, before)) = &item.event else {
+        let Some(ChangeEvent {
+            kind,
+            before,
+            subject,
+        }) = &item.event
+        else {
             return;
         };
         let change = &item.change;
@@ -1070,9 +1082,10 @@ impl<N: Nameserver> Coordinator<N> {
             |event| {
                 event.from = before.clone();
                 event.to = Some(item.server.clone());
-                event.server = match kind {
-                    EventKind::Failover => before.clone(),
-                    _ => Some(item.server.clone()),
+                event.server = match (subject, kind) {
+                    (Some(subject), _) => Some(subject.clone()),
+                    (None, EventKind::Failover) => before.clone(),
+                    (None, _) => Some(item.server.clone()),
                 };
             },
         );
@@ -1147,6 +1160,25 @@ impl<N: Nameserver> Coordinator<N> {
             },
         );
     }
+}
+
+/// The event an applied change with `reason` is, if any: a pool losing
+/// servers is a failover, one gaining servers a failback.
+fn change_event(reason: &PublishReason, before: Option<String>) -> Option<ChangeEvent> {
+    let (kind, subject) = match reason {
+        PublishReason::Failover { .. } => (EventKind::Failover, None),
+        PublishReason::Failback { .. } => (EventKind::Failback, None),
+        PublishReason::PoolChanged { removed, .. } if !removed.is_empty() => {
+            (EventKind::Failover, Some(removed.join(", ")))
+        }
+        PublishReason::PoolChanged { added, .. } => (EventKind::Failback, Some(added.join(", "))),
+        _ => return None,
+    };
+    Some(ChangeEvent {
+        kind,
+        before,
+        subject,
+    })
 }
 
 /// The tracker's next report; never, without a tracker or once it ended.

@@ -44,6 +44,8 @@ fn record(owner: &str) -> Record {
         zone: Some(name(ZONE)),
         ttl: 60,
         failover_ttl: None,
+        mode: crate::config::PoolMode::Failover,
+        max_addresses: 8,
         servers: vec![
             Server {
                 name: "web1".into(),

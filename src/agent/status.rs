@@ -264,21 +264,30 @@ fn family_status(record: &Record, state: &RecordState, family: Family) -> Family
             addresses: Vec::new(),
             ttl: None,
             server: None,
+            servers: Vec::new(),
         },
         Some(None) => PublishedStatus {
             state: PublishedState::Absent,
             addresses: Vec::new(),
             ttl: None,
             server: None,
+            servers: Vec::new(),
         },
-        Some(Some(rrset)) => PublishedStatus {
-            state: PublishedState::Present,
-            addresses: rrset.addresses.clone(),
-            ttl: Some(rrset.ttl),
-            server: record
-                .server_owning(&rrset.addresses)
-                .map(|server| server.name.clone()),
-        },
+        Some(Some(rrset)) => {
+            let servers: Vec<String> = record
+                .servers_publishing(&rrset.addresses)
+                .iter()
+                .map(|server| server.name.clone())
+                .collect();
+            let server = (!servers.is_empty()).then(|| servers.join(", "));
+            PublishedStatus {
+                state: PublishedState::Present,
+                addresses: rrset.addresses.clone(),
+                ttl: Some(rrset.ttl),
+                server,
+                servers,
+            }
+        }
     };
     let decision = state
         .decision

@@ -115,6 +115,10 @@ pub struct Record {
     pub takeover: bool,
     /// Whether traffic goes back to a preferred server on its own.
     pub failback: FailbackPolicy,
+    /// One server at a time, or every one that is up.
+    pub mode: PoolMode,
+    /// With `mode: all`, the most addresses published per family.
+    pub max_addresses: usize,
 }
 
 impl Record {
@@ -122,8 +126,15 @@ impl Record {
     /// servers with addresses of the family) with; `all_down` when every
     /// one is down.
     pub fn ttl_for(&self, chosen: usize, all_down: bool) -> u32 {
+        self.ttl_when(chosen != 0 || all_down)
+    }
+
+    /// The TTL to publish with: `failover_ttl` (if set) while `degraded`,
+    /// i.e. while the record does not publish what it would with every
+    /// server up.
+    pub fn ttl_when(&self, degraded: bool) -> u32 {
         match self.failover_ttl {
-            Some(failover_ttl) if chosen != 0 || all_down => failover_ttl,
+            Some(failover_ttl) if degraded => failover_ttl,
             _ => self.ttl,
         }
     }
@@ -135,6 +146,23 @@ impl Record {
             .iter()
             .flat_map(|server| &server.addresses)
             .any(|address| Family::of(address) == family)
+    }
+
+    /// The servers publishing `addresses`: the one that has all of them,
+    /// or, for a `mode: all` record, every one that has some.
+    pub fn servers_publishing(&self, addresses: &[IpAddr]) -> Vec<&Server> {
+        match self.mode {
+            PoolMode::All => self.servers_holding(addresses),
+            PoolMode::Failover => self.server_owning(addresses).into_iter().collect(),
+        }
+    }
+
+    /// The servers, in list order, that have some of `addresses`.
+    pub fn servers_holding(&self, addresses: &[IpAddr]) -> Vec<&Server> {
+        self.servers
+            .iter()
+            .filter(|server| server.addresses.iter().any(|a| addresses.contains(a)))
+            .collect()
     }
 
     /// The first server that has every one of `addresses` (`None` for none
@@ -179,6 +207,16 @@ pub enum AllDownPolicy {
     Keep,
     /// Publish the first server's addresses.
     First,
+}
+
+/// How many servers a record publishes at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PoolMode {
+    /// The first server that is up, in list order (default).
+    #[default]
+    Failover,
+    /// Every server that is up, in list order, up to `max_addresses`.
+    All,
 }
 
 /// What happens when a server earlier in the list is up again.

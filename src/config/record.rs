@@ -71,6 +71,8 @@ pub(super) fn read_record(
             when_all_down: settings.when_all_down,
             takeover: takeover.unwrap_or(false),
             failback: settings.failback,
+            mode: settings.mode,
+            max_addresses: settings.max_addresses,
         }),
         _ => None,
     };

@@ -9,7 +9,7 @@ use super::check::read_check;
 use super::report::Report;
 use super::scalar;
 use super::table::Table;
-use super::{AllDownPolicy, CheckSpec, FailbackPolicy, Timing};
+use super::{AllDownPolicy, CheckSpec, FailbackPolicy, PoolMode, Timing};
 
 /// Keys of the settings, in `defaults:` and in each record.
 pub(super) const SETTING_KEYS: &[&str] = &[
@@ -22,6 +22,8 @@ pub(super) const SETTING_KEYS: &[&str] = &[
     "check",
     "when_all_down",
     "failback",
+    "mode",
+    "max_addresses",
 ];
 /// TTL of the published records when none is given, in seconds.
 pub const DEFAULT_TTL: u32 = 30;
@@ -35,6 +37,11 @@ pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_millis(500);
 pub const DEFAULT_FALL: u32 = 2;
 /// Consecutive successes before an address is up again, when not given.
 pub const DEFAULT_RISE: u32 = 2;
+/// The most addresses a `mode: all` record publishes per family when
+/// `max_addresses` is not given (as Route 53's multivalue answers).
+pub const DEFAULT_MAX_ADDRESSES: usize = 8;
+/// The largest `max_addresses` allowed: an RRset a UDP answer still holds.
+pub const MAX_MAX_ADDRESSES: usize = 64;
 /// Largest `fall` and `rise` allowed.
 pub const MAX_THRESHOLD: u32 = 100;
 
@@ -42,6 +49,8 @@ const ALL_DOWN_POLICIES: &[(&str, AllDownPolicy)] = &[
     ("keep", AllDownPolicy::Keep),
     ("first", AllDownPolicy::First),
 ];
+
+const POOL_MODES: &[(&str, PoolMode)] = &[("failover", PoolMode::Failover), ("all", PoolMode::All)];
 
 const FAILBACK_POLICIES: &[(&str, FailbackPolicy)] = &[
     ("auto", FailbackPolicy::Auto),
@@ -75,6 +84,8 @@ pub(super) struct Settings {
     pub timing: Timing,
     pub when_all_down: AllDownPolicy,
     pub failback: FailbackPolicy,
+    pub mode: PoolMode,
+    pub max_addresses: usize,
     pub check: CheckSetting,
 }
 
@@ -92,6 +103,8 @@ impl Settings {
             },
             when_all_down: AllDownPolicy::default(),
             failback: FailbackPolicy::default(),
+            mode: PoolMode::default(),
+            max_addresses: DEFAULT_MAX_ADDRESSES,
             check: CheckSetting::Absent,
         }
     }
@@ -135,8 +148,17 @@ impl Settings {
                     scalar::keyword(node, FAILBACK_POLICIES)
                 })
                 .unwrap_or(self.failback),
+            mode: table
+                .optional("mode", report, |node| scalar::keyword(node, POOL_MODES))
+                .unwrap_or(self.mode),
+            max_addresses: table
+                .optional("max_addresses", report, |node| {
+                    scalar::integer(node, 1u32, MAX_MAX_ADDRESSES as u32)
+                })
+                .map_or(self.max_addresses, |max| max as usize),
             check,
         };
+        settings.check_pool_takes_no_manual_failback(table, report);
         let given_but_invalid =
             |key: &str, value: Option<Duration>| table.get(key).is_some() && value.is_none();
         let ttls_valid = (table.get("ttl").is_none() || given_ttl.is_some())
@@ -150,6 +172,26 @@ impl Settings {
             settings.check_timeout_fits_interval(table, report);
         }
         settings
+    }
+
+    /// Reports `failback: manual` with `mode: all`, where this table gives
+    /// either: a pool takes back every server that is up at once.
+    fn check_pool_takes_no_manual_failback(&self, table: &Table, report: &mut Report) {
+        if self.mode != PoolMode::All || self.failback != FailbackPolicy::Manual {
+            return;
+        }
+        let Some(key) = ["failback", "mode"]
+            .into_iter()
+            .find(|key| table.get(key).is_some())
+        else {
+            return;
+        };
+        let position = table.key_position(key).expect("the key is there");
+        report.add(
+            position,
+            &table.field(key),
+            "failback: manual works with mode: failover only; mode: all publishes every server that is up again at once",
+        );
     }
 
     /// Reports a failover TTL above the TTL, where this table gives either:

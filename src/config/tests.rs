@@ -64,6 +64,8 @@ fn the_issue_example_becomes_exactly_this_config() {
             zone: None,
             ttl: 30,
             failover_ttl: None,
+            mode: PoolMode::Failover,
+            max_addresses: 8,
             servers: vec![
                 server("web1", &["192.0.2.10", "2001:db8::10"]),
                 server("web2", &["192.0.2.11", "2001:db8::11"]),

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use crate::config::{AllDownPolicy, FailbackPolicy, Record};
+use crate::config::{AllDownPolicy, FailbackPolicy, PoolMode, Record};
 use crate::vocabulary::{AddressRrset, Family};
 
 use super::health::Health;
@@ -158,6 +158,12 @@ pub fn decide_family_with(
         if let Some(chosen) = view.servers.iter().position(|s| s.name == pin.server) {
             return view.pinned(chosen, pin, record.ttl_for(chosen, false), published);
         }
+    }
+    if record.mode == PoolMode::All {
+        if let Some(decision) = view.pool(record, published, foreign.clone()) {
+            return decision;
+        }
+        // Nothing is up: the all-down policy below applies as it does to one server.
     }
     let held = match record.failback {
         FailbackPolicy::Manual if !overrides.failback_now => {
@@ -359,6 +365,96 @@ impl<'a> FamilyView<'a> {
                 .iter()
                 .all(|p| server.addresses.iter().any(|(a, _)| a == p))
         })
+    }
+
+    /// The decision of a `mode: all` record: every up address of every
+    /// server, in list order, at most `max_addresses`; `None` when no
+    /// server is up.
+    fn pool(
+        &self,
+        record: &Record,
+        published: Option<&AddressRrset>,
+        foreign: Vec<IpAddr>,
+    ) -> Option<FamilyDecision> {
+        let mut addresses = Vec::new();
+        let mut members = Vec::new();
+        for server in &self.servers {
+            let up = server
+                .addresses
+                .iter()
+                .filter(|(_, health)| *health == Health::Up)
+                .map(|(address, _)| *address);
+            let before = addresses.len();
+            let room = record.max_addresses.saturating_sub(addresses.len());
+            addresses.extend(up.take(room));
+            if addresses.len() > before {
+                members.push(server.name);
+            }
+        }
+        if members.is_empty() {
+            return None;
+        }
+        addresses.sort();
+        addresses.dedup();
+        let degraded = self
+            .servers
+            .iter()
+            .any(|server| server.addresses.iter().any(|(_, h)| *h != Health::Up));
+        let ttl = record.ttl_when(degraded);
+        let server = members.join(", ");
+        let published = published.filter(|p| !p.addresses.is_empty());
+        let reason = match published {
+            None => PublishReason::Missing,
+            Some(p) => {
+                let mut now = p.addresses.clone();
+                now.sort();
+                now.dedup();
+                if now == addresses && p.ttl == ttl {
+                    return Some(FamilyDecision::InSync { server, note: None });
+                }
+                if now == addresses {
+                    PublishReason::TtlDiffers {
+                        published: p.ttl,
+                        configured: ttl,
+                    }
+                } else if !foreign.is_empty() {
+                    PublishReason::Takeover { foreign }
+                } else {
+                    self.pool_change(&members, &now)
+                }
+            }
+        };
+        Some(FamilyDecision::Publish(Publish {
+            server,
+            addresses,
+            ttl,
+            reason,
+        }))
+    }
+
+    /// Which servers join and leave the pool when `published` becomes the
+    /// addresses of `members`.
+    fn pool_change(&self, members: &[&str], published: &[IpAddr]) -> PublishReason {
+        let holds =
+            |server: &FamilyServer| server.addresses.iter().any(|(a, _)| published.contains(a));
+        let added: Vec<String> = self
+            .servers
+            .iter()
+            .filter(|server| members.contains(&server.name) && !holds(server))
+            .map(|server| server.name.to_owned())
+            .collect();
+        let removed: Vec<String> = self
+            .servers
+            .iter()
+            .filter(|server| !members.contains(&server.name) && holds(server))
+            .map(|server| server.name.to_owned())
+            .collect();
+        if added.is_empty() && removed.is_empty() {
+            return PublishReason::AddressesChanged {
+                server: members.join(", "),
+            };
+        }
+        PublishReason::PoolChanged { added, removed }
     }
 
     /// Why the published RRset must change; `None` when it is in sync.

@@ -1,6 +1,7 @@
 //! Unit tests of the per-family decision.
 
 use super::*;
+use crate::config::PoolMode;
 use crate::engine::test_support::{all_in, health_of, ip, record, rrset, server};
 use Health::{Down, Unknown, Up};
 
@@ -448,4 +449,121 @@ fn the_failover_ttl_holds_while_the_first_server_is_not_published() {
         Some(&rrset(&[W1_V4], 60)),
     );
     assert_eq!(published_ttl(&plain), Some(60));
+}
+
+/// web1, web2 and web3 with one IPv4 address each, publishing every one up.
+fn pool_of_three() -> Record {
+    let mut record = record(vec![
+        server("web1", &[W1_V4]),
+        server("web2", &[W2_V4]),
+        server("web3", &["192.0.2.3"]),
+    ]);
+    record.mode = PoolMode::All;
+    record
+}
+
+#[test]
+fn a_pool_publishes_every_up_server_and_loses_only_the_dead_one() {
+    let record = pool_of_three();
+    let all = rrset(&[W1_V4, W2_V4, "192.0.2.3"], 60);
+    let up = [(W1_V4, Up), (W2_V4, Up), ("192.0.2.3", Up)];
+    assert_eq!(
+        v4(&record, &up, Some(&all)),
+        FamilyDecision::InSync {
+            server: "web1, web2, web3".into(),
+            note: None
+        }
+    );
+    let web2_down = [(W1_V4, Up), (W2_V4, Down), ("192.0.2.3", Up)];
+    assert_eq!(
+        v4(&record, &web2_down, Some(&all)),
+        publish_as(
+            "web1, web3",
+            &[W1_V4, "192.0.2.3"],
+            PublishReason::PoolChanged {
+                added: vec![],
+                removed: vec!["web2".into()]
+            }
+        )
+    );
+    let without_web2 = rrset(&[W1_V4, "192.0.2.3"], 60);
+    assert_eq!(
+        v4(&record, &up, Some(&without_web2)),
+        publish_as(
+            "web1, web2, web3",
+            &[W1_V4, W2_V4, "192.0.2.3"],
+            PublishReason::PoolChanged {
+                added: vec!["web2".into()],
+                removed: vec![]
+            }
+        )
+    );
+    assert_eq!(
+        PublishReason::PoolChanged {
+            added: vec!["web3".into()],
+            removed: vec!["web2".into()]
+        }
+        .to_string(),
+        "web2 left out of the pool (down); web3 back in the pool (up)"
+    );
+}
+
+#[test]
+fn a_pool_is_capped_in_list_order_and_all_down_follows_the_policy() {
+    let mut record = pool_of_three();
+    record.max_addresses = 2;
+    let up = [(W1_V4, Up), (W2_V4, Up), ("192.0.2.3", Up)];
+    let decision = v4(&record, &up, None);
+    assert_eq!(
+        decision,
+        publish_as("web1, web2", &[W1_V4, W2_V4], PublishReason::Missing)
+    );
+    let first_down = [(W1_V4, Down), (W2_V4, Up), ("192.0.2.3", Up)];
+    let decision = v4(&record, &first_down, Some(&rrset(&[W1_V4, W2_V4], 60)));
+    assert!(
+        matches!(&decision, FamilyDecision::Publish(p)
+        if p.addresses == vec![ip(W2_V4), ip("192.0.2.3")]),
+        "{decision:?}"
+    );
+    let all_down = [(W1_V4, Down), (W2_V4, Down), ("192.0.2.3", Down)];
+    let published = rrset(&[W2_V4, "192.0.2.3"], 60);
+    assert_eq!(
+        v4(&record, &all_down, Some(&published)),
+        FamilyDecision::AllDownKeep
+    );
+    record.when_all_down = AllDownPolicy::First;
+    assert_eq!(
+        v4(&record, &all_down, Some(&published)),
+        publish_as(
+            "web1",
+            &[W1_V4],
+            PublishReason::AllDownFirst {
+                server: "web1".into()
+            }
+        )
+    );
+}
+
+#[test]
+fn a_degraded_pool_uses_the_failover_ttl() {
+    let mut record = pool_of_three();
+    record.failover_ttl = Some(10);
+    let web3_down = [(W1_V4, Up), (W2_V4, Up), ("192.0.2.3", Down)];
+    let all = rrset(&[W1_V4, W2_V4, "192.0.2.3"], 60);
+    assert_eq!(
+        published_ttl(&v4(&record, &web3_down, Some(&all))),
+        Some(10)
+    );
+    let up = [(W1_V4, Up), (W2_V4, Up), ("192.0.2.3", Up)];
+    let degraded = rrset(&[W1_V4, W2_V4], 10);
+    assert_eq!(published_ttl(&v4(&record, &up, Some(&degraded))), Some(60));
+}
+
+fn publish_as(server: &str, addresses: &[&str], reason: PublishReason) -> FamilyDecision {
+    FamilyDecision::Publish(Publish {
+        server: server.to_owned(),
+        addresses: addresses.iter().map(|a| ip(a)).collect(),
+        ttl: 60,
+        reason,
+    })
 }

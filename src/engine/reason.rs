@@ -28,6 +28,12 @@ pub enum PublishReason {
     TtlDiffers { published: u32, configured: u32 },
     /// An operator pinned the record to this server (`dnsfailover pin`).
     Pinned { by: u32, reason: String },
+    /// `mode: all`: servers join the published pool (`added`, up again)
+    /// or leave it (`removed`, down).
+    PoolChanged {
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
 }
 
 impl fmt::Display for PublishReason {
@@ -43,6 +49,19 @@ impl fmt::Display for PublishReason {
                 )
             }
             PublishReason::Failback { to } => write!(f, "failback: {to} is up again"),
+            PublishReason::PoolChanged { added, removed } => {
+                let mut parts = Vec::new();
+                if !removed.is_empty() {
+                    parts.push(format!(
+                        "{} left out of the pool (down)",
+                        removed.join(", ")
+                    ));
+                }
+                if !added.is_empty() {
+                    parts.push(format!("{} back in the pool (up)", added.join(", ")));
+                }
+                f.write_str(&parts.join("; "))
+            }
             PublishReason::AddressesChanged { server } => {
                 write!(f, "the up addresses of {server} changed")
             }

@@ -45,6 +45,8 @@ pub fn named_record(name: &str, servers: Vec<Server>) -> Record {
         zone: None,
         ttl: 60,
         failover_ttl: None,
+        mode: crate::config::PoolMode::Failover,
+        max_addresses: 8,
         servers,
         check: CheckSpec::Tcp { port: 80 },
         timing: timing(),

@@ -294,14 +294,15 @@ fn checks(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 3>, u64)> +
 }
 
 fn published(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 3>, i64)> + '_ {
-    record.families.iter().filter_map(move |family| {
-        let server = family.published.server.as_deref()?;
-        let labels = [
-            ("record", Cow::Borrowed(record.name.as_str())),
-            ("family", Cow::Borrowed(family.family.as_str())),
-            ("server", Cow::Borrowed(server)),
-        ];
-        Some((labels, 1))
+    record.families.iter().flat_map(move |family| {
+        family.published.servers.iter().map(move |server| {
+            let labels = [
+                ("record", Cow::Borrowed(record.name.as_str())),
+                ("family", Cow::Borrowed(family.family.as_str())),
+                ("server", Cow::Borrowed(server.as_str())),
+            ];
+            (labels, 1)
+        })
     })
 }
 

@@ -67,8 +67,12 @@ pub struct PublishedStatus {
     pub addresses: Vec<IpAddr>,
     /// The RRset's TTL, when present.
     pub ttl: Option<u32>,
-    /// The server all of whose addresses these are, when there is one.
+    /// The server all of whose addresses these are, when there is one;
+    /// for a `mode: all` record, the servers holding them, joined by ", ".
     pub server: Option<String>,
+    /// Each server holding some of the addresses, in list order.
+    #[serde(default)]
+    pub servers: Vec<String>,
 }
 
 /// Whether what the primary publishes is known.
