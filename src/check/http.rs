@@ -96,7 +96,7 @@ impl HttpProbe {
     }
 
     /// Speaks HTTP/1.1 over an open stream.
-    async fn exchange<S>(&self, stream: S, step: &mut Step) -> Result<Passed, String>
+    pub(super) async fn exchange<S>(&self, stream: S, step: &mut Step) -> Result<Passed, String>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {

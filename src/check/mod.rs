@@ -29,6 +29,8 @@ mod checker;
 mod dns;
 mod error;
 mod exec;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod outcome;
 mod passed;

@@ -39,6 +39,15 @@ pub(super) struct Endpoint<'a> {
     pub clock: &'a Clock,
 }
 
+/// What one answer to a signed request means.
+pub(super) enum Judged {
+    /// Its MAC verified, so it ends the exchange: the decoded answer and when
+    /// the server signed it, or the error the server signed.
+    Final(Result<(Message, u64), DnsError>),
+    /// It failed verification: anyone could have sent it, so it is discarded.
+    Discarded(DnsError),
+}
+
 /// The answers discarded so far in one exchange.
 struct Discarded {
     first: DnsError,
@@ -79,20 +88,14 @@ impl Endpoint<'_> {
                     })
                 }
             };
-            match tsig::verify_response(&answer, key, &signed.mac, self.now()) {
-                Ok(verified) => {
+            match self.judge(&answer, key, &signed.mac, message) {
+                Judged::Final(result) => {
                     if let Some(Discarded { first, more }) = &discarded {
                         tracing::warn!(server = %self.server, discarded = more + 1, "a verified answer arrived after answers that failed verification; the first of those: {first}");
                     }
-                    return decode(&verified.message, message)
-                        .map(|answer| (answer, verified.time_signed))
-                        .map_err(|e| self.malformed(e));
+                    return result;
                 }
-                Err(failure) if failure.is_authenticated() => {
-                    return Err(self.tsig_error(key, failure, &answer))
-                }
-                Err(failure) => {
-                    let error = self.tsig_error(key, failure, &answer);
+                Judged::Discarded(error) => {
                     tracing::debug!(server = %self.server, "{error}");
                     match &mut discarded {
                         None => {
@@ -105,6 +108,28 @@ impl Endpoint<'_> {
                     }
                 }
             }
+        }
+    }
+
+    /// What one answer to `request` (signed with `key`, its MAC
+    /// `request_mac`) means: its TSIG located and verified, then decoded.
+    pub(super) fn judge(
+        &self,
+        answer: &[u8],
+        key: &TsigKey,
+        request_mac: &[u8],
+        request: &Message,
+    ) -> Judged {
+        match tsig::verify_response(answer, key, request_mac, self.now()) {
+            Ok(verified) => Judged::Final(
+                decode(&verified.message, request)
+                    .map(|decoded| (decoded, verified.time_signed))
+                    .map_err(|e| self.malformed(e)),
+            ),
+            Err(failure) if failure.is_authenticated() => {
+                Judged::Final(Err(self.tsig_error(key, failure, answer)))
+            }
+            Err(failure) => Judged::Discarded(self.tsig_error(key, failure, answer)),
         }
     }
 

@@ -45,6 +45,17 @@ impl TsigKey {
         Ok(key)
     }
 
+    /// The key named `wanted` (or the only key) of a BIND key file's
+    /// contents, checked as [`TsigKey::load`] checks a key file's; `path`
+    /// only names the file in errors.
+    pub fn from_key_file_contents(
+        contents: &[u8],
+        path: &std::path::Path,
+        wanted: Option<&Name>,
+    ) -> Result<TsigKey, KeyError> {
+        load::from_key_file_contents(contents, path, wanted)
+    }
+
     /// A key from its parts; `origin` says where it came from, for messages
     /// (e.g. `key "update-key" from /etc/dnsfailover/update.key`). An empty
     /// secret is refused.

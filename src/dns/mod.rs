@@ -4,6 +4,8 @@
 mod client;
 mod error;
 mod exchange;
+#[doc(hidden)]
+pub mod fuzzing;
 mod key;
 mod key_file;
 mod lookup;

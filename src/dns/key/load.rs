@@ -13,7 +13,17 @@ use crate::vocabulary::{AlgorithmError, TsigAlgorithm};
 /// The key named `wanted` (or the only key) of the BIND key file at `path`.
 pub(super) fn from_key_file(path: &Path, wanted: Option<&Name>) -> Result<TsigKey, KeyError> {
     let contents = read_private_file(path, FileRole::KeyFile)?;
-    let text = std::str::from_utf8(contents.expose()).map_err(|error| KeyError::NotText {
+    from_key_file_contents(contents.expose(), path, wanted)
+}
+
+/// The key named `wanted` (or the only key) of a BIND key file's contents;
+/// `path` only names the file in errors.
+pub(super) fn from_key_file_contents(
+    contents: &[u8],
+    path: &Path,
+    wanted: Option<&Name>,
+) -> Result<TsigKey, KeyError> {
+    let text = std::str::from_utf8(contents).map_err(|error| KeyError::NotText {
         role: FileRole::KeyFile,
         path: path.to_path_buf(),
         position: error.valid_up_to() + 1,
