@@ -348,7 +348,7 @@ fn add_rows(
     fds: (usize, usize, usize),
 ) {
     let seconds = options.duration.as_secs();
-    let length = if seconds % 60 == 0 {
+    let length = if seconds.is_multiple_of(60) {
         format!("{} min", seconds / 60)
     } else {
         format!("{seconds} s")
