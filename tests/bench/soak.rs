@@ -243,11 +243,26 @@ pub fn run(options: &Options, table: &mut Table) -> bool {
             "   repeat with: tests/bench/run --only soak --seed {seed} --duration {}",
             options.duration.as_secs()
         );
-        for (i, log) in logs.iter().enumerate() {
-            println!("   agent {i} log ends with:\n{}", capacity::tail(log, 10));
-        }
+        let kept = keep_logs(&lab, seed, &logs);
+        println!(
+            "   the logs of named and of every agent are kept in {}; the last agent's ends with:\n{}",
+            kept.display(),
+            capacity::tail(logs.last().map_or("", String::as_str), 20)
+        );
         false
     }
+}
+
+/// Copies the logs of `named` and of every agent out of the lab's temporary
+/// directories, for a failed run; returns where they are.
+fn keep_logs(lab: &SoakLab, seed: u64, logs: &[String]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dnsfailover-soak-{seed}"));
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join("named.log"), lab.server.log());
+    for (i, log) in logs.iter().enumerate() {
+        let _ = std::fs::write(dir.join(format!("agent-{i}.log")), log);
+    }
+    dir
 }
 
 /// Every soak RRset the watcher asks for.
