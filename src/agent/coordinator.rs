@@ -680,8 +680,12 @@ impl<N: Nameserver> Coordinator<N> {
                     state.succeeded();
                 }
                 self.dirty.insert(record);
+                let reads_were_failing = self.nameserver_health.reads_failing();
                 if self.nameserver_health.read_worked() {
                     self.announce_recovery();
+                }
+                if reads_were_failing {
+                    self.retry_backing_off(None, now);
                 }
             }
             Err(error) => {
@@ -719,6 +723,7 @@ impl<N: Nameserver> Coordinator<N> {
         match result {
             Ok(outcome) => {
                 self.updates_answered(&records);
+                self.retry_backing_off(Some(&zone), now);
                 if outcome != ApplyOutcome::Unchanged {
                     self.follow(&zone, &planned, now);
                 }
@@ -1127,6 +1132,27 @@ impl<N: Nameserver> Coordinator<N> {
         }
         if recovered {
             self.announce_recovery();
+        }
+    }
+
+    /// A read worked after reads failed (`zone` `None`), or an UPDATE of
+    /// `zone` was applied: the nameserver answers again, so the records
+    /// (of that zone) waiting out a back-off after its failures (up to
+    /// [`MAX_DELAY`](super::backoff::MAX_DELAY)) are retried now rather than
+    /// up to 30 s later. A zone that refuses updates keeps its back-off.
+    fn retry_backing_off(&mut self, zone: Option<&Name>, now: Instant) {
+        let waiting: Vec<Name> = self
+            .records
+            .iter()
+            .filter(|(_, state)| zone.is_none_or(|zone| state.zone.as_ref() == Some(zone)))
+            .filter(|(_, state)| state.retry_at.is_some_and(|at| at > now))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for record in waiting {
+            if let Some(state) = self.records.get_mut(&record) {
+                state.retry_at = Some(now);
+            }
+            self.retries.push(Reverse((now, record)));
         }
     }
 

@@ -385,6 +385,48 @@ async fn failed_reads_back_off_doubling_up_to_the_cap() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn records_backing_off_are_retried_as_soon_as_the_nameserver_answers_again() {
+    let server = Scripted::new(ZONE);
+    let other = "other.example.test.";
+    server.state().data.insert(name(WWW), published(WEB1));
+    server.state().data.insert(name(other), published(WEB1));
+    let mut harness = Harness::start(&config(vec![record(WWW), record(other)]), &server);
+    harness.all(&[WWW, other], true, true).await;
+    harness.wait_all_on(&[WWW, other], WEB1).await;
+
+    // The nameserver stops answering: www's update and the reads after it time out.
+    let read_failures = 5;
+    {
+        let mut state = server.state();
+        state.update_faults = [Fault::Timeout].into();
+        state.read_faults = std::iter::repeat_n(Fault::Timeout, read_failures).collect();
+    }
+    harness.checks(&[(WWW, WEB1, false)]).await;
+    harness
+        .wait_for("www backs off", |s| {
+            s.record(WWW)
+                .and_then(|r| r.last_error.as_ref())
+                .is_some_and(|e| e.failures > read_failures as u32)
+        })
+        .await;
+    // www's next attempt is 8 to 16 s away; the nameserver answers again.
+    harness.checks(&[(other, WEB1, false)]).await;
+    harness
+        .wait_for("other moved", |s| publishes(s, other, WEB2))
+        .await;
+    let answered = tokio::time::Instant::now();
+    harness
+        .wait_for("www moved", |s| publishes(s, WWW, WEB2))
+        .await;
+    let waited = answered.elapsed();
+    assert!(
+        waited < INITIAL_DELAY,
+        "www waited {waited:?} after the nameserver answered again"
+    );
+    harness.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn reads_run_at_most_eight_at_once() {
     let server = Scripted::new(ZONE);
     server.state().read_latency = Duration::from_millis(50);

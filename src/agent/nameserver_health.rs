@@ -23,6 +23,11 @@ impl NameserverHealth {
         self.reads_failing || !self.updates_failing.is_empty()
     }
 
+    /// True while reads are failing.
+    pub fn reads_failing(&self) -> bool {
+        self.reads_failing
+    }
+
     /// True while the UPDATE of `record` is failing.
     pub fn is_update_failing(&self, record: &Name) -> bool {
         self.updates_failing.contains(record)

@@ -1,6 +1,6 @@
 //! Benchmarks of the real `dnsfailover` binary against a real `named` on
-//! loopback: failover latency, check capacity, update throughput, and
-//! propagation to a BIND and a Knot secondary.
+//! loopback: failover latency, check capacity, update throughput,
+//! propagation to a BIND and a Knot secondary, and a chaos soak.
 //!
 //! Run them with `tests/bench/run` (it builds with `--release`). The same
 //! executable also plays the servers being watched: `serve-http` (one web
@@ -19,6 +19,7 @@ mod http_client;
 
 mod baseline;
 mod capacity;
+mod chaos;
 mod children;
 mod dnswatch;
 mod failover;
@@ -31,6 +32,12 @@ mod procstat;
 mod propagation;
 mod report;
 mod scraper;
+mod seeded;
+mod soak;
+mod soak_lab;
+mod soak_ledger;
+mod soak_resources;
+mod soak_watch;
 mod stats;
 mod target;
 mod updates;
@@ -80,6 +87,11 @@ fn bench(options: &Options) -> ExitCode {
     if options.propagation {
         propagation::run(options, &mut table);
     }
+    let soak_held = !options.soak || soak::run(options, &mut table);
     println!("\n{}", table.markdown());
-    ExitCode::SUCCESS
+    if soak_held {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

@@ -27,7 +27,7 @@ use crate::stats::percentile;
 use crate::support::NameServer;
 
 /// Every record has one server on each of these addresses, all on its own port.
-const ADDRESSES: [IpAddr; 2] = [
+pub const ADDRESSES: [IpAddr; 2] = [
     IpAddr::V4(Ipv4Addr::new(127, 0, 88, 1)),
     IpAddr::V4(Ipv4Addr::new(127, 0, 88, 2)),
 ];
@@ -239,7 +239,7 @@ fn floor_cpu(ports_file: &std::path::Path, window: Duration) -> f64 {
 }
 
 /// `count` ports free on every address, in a bounded sweep.
-fn pick_ports(count: usize) -> Vec<u16> {
+pub fn pick_ports(count: usize) -> Vec<u16> {
     let free = |port: u16| {
         ADDRESSES
             .iter()
@@ -251,7 +251,7 @@ fn pick_ports(count: usize) -> Vec<u16> {
 }
 
 /// The hard open-file limit of this process (from /proc/self/limits).
-fn hard_nofile() -> u64 {
+pub fn hard_nofile() -> u64 {
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
     limits
         .lines()
@@ -262,7 +262,7 @@ fn hard_nofile() -> u64 {
 }
 
 /// One `serve-tcp` child.
-struct Listener {
+pub struct Listener {
     process: ChildProcess,
     lines: Lines<BufReader<ChildStdout>>,
     input: ChildStdin,
@@ -271,7 +271,7 @@ struct Listener {
 impl Listener {
     /// Starts listening on `address` at every port of `ports_file`, with the
     /// soft open-file limit raised to the hard one.
-    fn start(address: IpAddr, ports_file: &std::path::Path) -> Listener {
+    pub fn start(address: IpAddr, ports_file: &std::path::Path) -> Listener {
         let exe = std::env::current_exe().expect("the benchmark knows its own path");
         let limit = hard_nofile();
         let mut process = ChildProcess::spawn_with_input(
@@ -385,7 +385,7 @@ fn config_text(
 
 /// Polls `log` until it holds `text` `count` times; false after the deadline
 /// or when the agent exits.
-fn wait_for_count(
+pub fn wait_for_count(
     log: &dyn Fn() -> String,
     text: &str,
     count: usize,
@@ -545,7 +545,7 @@ fn ms(micros: u64) -> f64 {
     micros as f64 / 1000.0
 }
 
-fn tail(text: &str, lines: usize) -> String {
+pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }

@@ -4,11 +4,14 @@
 //!
 //! - [`blackhole`]: every packet to or from one address and port is dropped
 //!   on input, as if the network between agent and server had failed.
+//! - [`Blackholes`]: the soak's blackholes, any number at once, in a table of
+//!   their own, `inet dnsfailover_soak`.
 //! - [`untracked`]: connections to a loopback subnet bypass connection
 //!   tracking. At 10,000 checks a second the kernel would otherwise track
 //!   1.2 million closed connections (TIME_WAIT lasts 120 s there), far over
 //!   the default `nf_conntrack_max`, and drop new connections once full.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -55,6 +58,65 @@ pub fn blackhole(target: SocketAddr) -> Rules {
     ))
 }
 
+/// The soak's table, so that its blackholes never touch the benchmarks' rules.
+pub const SOAK_TABLE: &str = "dnsfailover_soak";
+
+/// The targets whose TCP packets are dropped now; the table is deleted when
+/// this is dropped.
+pub struct Blackholes {
+    targets: BTreeSet<SocketAddr>,
+}
+
+impl Blackholes {
+    /// None yet; deletes a table a previous run left behind.
+    pub fn new() -> Blackholes {
+        delete_named_if_present(SOAK_TABLE);
+        Blackholes {
+            targets: BTreeSet::new(),
+        }
+    }
+
+    /// Drops every TCP packet to and from `target` on input from now on.
+    pub fn add(&mut self, target: SocketAddr) {
+        self.targets.insert(target);
+        self.apply();
+    }
+
+    /// Lets `target`'s packets through again.
+    pub fn remove(&mut self, target: SocketAddr) {
+        self.targets.remove(&target);
+        self.apply();
+    }
+
+    /// Replaces the table's rules with one pair per blackholed target.
+    fn apply(&self) {
+        let mut rules = String::new();
+        for target in &self.targets {
+            let (ip, port) = (target.ip(), target.port());
+            let family = if ip.is_ipv4() { "ip" } else { "ip6" };
+            rules.push_str(&format!(
+                "\t\t{family} daddr {ip} tcp dport {port} drop\n\
+                 \t\t{family} saddr {ip} tcp sport {port} drop\n"
+            ));
+        }
+        nft_script(&format!(
+            "table inet {SOAK_TABLE} {{}}\n\
+             delete table inet {SOAK_TABLE}\n\
+             table inet {SOAK_TABLE} {{\n\
+             \tchain input {{\n\
+             \t\ttype filter hook input priority -10; policy accept;\n\
+             {rules}\t}}\n\
+             }}\n"
+        ));
+    }
+}
+
+impl Drop for Blackholes {
+    fn drop(&mut self) {
+        delete_named_if_present(SOAK_TABLE);
+    }
+}
+
 /// Exempts all traffic to and from the IPv4 `subnet` (e.g. `127.0.88.0/24`)
 /// from connection tracking.
 pub fn untracked(subnet: &str) -> Rules {
@@ -81,24 +143,33 @@ fn install(ruleset: &str) -> Rules {
 
 /// Deletes the benchmark's table if a previous run left it behind.
 pub fn delete_leftover() {
+    delete_named_if_present(TABLE);
+}
+
+/// Deletes the table `inet NAME` if it exists.
+fn delete_named_if_present(name: &str) {
     let exists = Command::new("nft")
-        .args(["list", "table", "inet", TABLE])
+        .args(["list", "table", "inet", name])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|status| status.success());
     if exists {
-        delete_table();
+        delete_named(name);
     }
 }
 
 fn delete_table() {
+    delete_named(TABLE);
+}
+
+fn delete_named(name: &str) {
     let status = Command::new("nft")
-        .args(["delete", "table", "inet", TABLE])
+        .args(["delete", "table", "inet", name])
         .status();
     if !status.is_ok_and(|status| status.success()) {
         eprintln!(
-            "could not delete nftables table inet {TABLE}: run `nft delete table inet {TABLE}`"
+            "could not delete nftables table inet {name}: run `nft delete table inet {name}`"
         );
     }
 }

@@ -8,18 +8,23 @@ use crate::listener::ListenSpec;
 
 /// How to run the benchmarks (after `--`, e.g. `tests/bench/run --runs 5`).
 pub const USAGE: &str = "\
-usage: tests/bench/run [--runs N] [--only failover,capacity,updates,propagation] [--sizes N,N] [--window SECONDS] [--changes N]
+usage: tests/bench/run [--runs N] [--only failover,capacity,updates,propagation,soak] [--sizes N,N] [--window SECONDS] [--changes N] [--duration SECONDS] [--seed N] [--background N]
   --runs N        failover runs per fault and per contender (default 10)
-  --only LIST     which benchmarks to run (default: all four)
+  --only LIST     which benchmarks to run (default: the first four; the soak only when named)
   --sizes LIST    target counts of the capacity benchmark (default 1000,10000)
   --window S      CPU and jitter measurement window in seconds (default 20)
-  --changes N     record changes of the update benchmark (default 1000)";
+  --changes N     record changes of the update benchmark (default 1000)
+  --duration S    how long the soak injects faults (default 600)
+  --seed N        seed of the soak's faults (default: random, printed)
+  --background N  addresses checked besides the soak's faulted ones (default 1000)";
 
 /// Upper bounds, so that a typo cannot make a run last for hours.
 const MAX_RUNS: usize = 100;
 const MAX_TARGETS: usize = 20_000;
 const MAX_WINDOW: u64 = 300;
 const MAX_CHANGES: usize = 10_000;
+const MAX_DURATION: u64 = 3_600;
+const MAX_BACKGROUND: usize = 10_000;
 
 /// What this process was started for.
 pub enum Mode {
@@ -44,10 +49,17 @@ pub struct Options {
     pub capacity: bool,
     pub updates: bool,
     pub propagation: bool,
+    pub soak: bool,
     pub runs: usize,
     pub sizes: Vec<usize>,
     pub window: Duration,
     pub changes: usize,
+    /// How long the soak injects faults.
+    pub duration: Duration,
+    /// The soak's seed; `None`: a random one.
+    pub seed: Option<u64>,
+    /// Background addresses of the soak (even: two per record).
+    pub background: usize,
 }
 
 impl Default for Options {
@@ -57,10 +69,14 @@ impl Default for Options {
             capacity: true,
             updates: true,
             propagation: true,
+            soak: false,
             runs: 10,
             sizes: vec![1_000, 10_000],
             window: Duration::from_secs(20),
             changes: 1_000,
+            duration: Duration::from_secs(600),
+            seed: None,
+            background: 1_000,
         }
     }
 }
@@ -97,6 +113,13 @@ pub fn parse(args: &[String]) -> Result<Mode, String> {
                 options.window = Duration::from_secs(number(flag, value()?, 2, MAX_WINDOW)?)
             }
             "--changes" => options.changes = number(flag, value()?, 1, MAX_CHANGES)?,
+            "--duration" => {
+                options.duration = Duration::from_secs(number(flag, value()?, 10, MAX_DURATION)?)
+            }
+            "--seed" => options.seed = Some(number(flag, value()?, 0, u64::MAX)?),
+            "--background" => {
+                options.background = number(flag, value()?, 0, MAX_BACKGROUND)?.div_ceil(2) * 2
+            }
             "--sizes" => {
                 options.sizes = value()?
                     .split(',')
@@ -109,12 +132,14 @@ pub fn parse(args: &[String]) -> Result<Mode, String> {
                 options.capacity = false;
                 options.updates = false;
                 options.propagation = false;
+                options.soak = false;
                 for name in list.split(',') {
                     match name {
                         "failover" => options.failover = true,
                         "capacity" => options.capacity = true,
                         "updates" => options.updates = true,
                         "propagation" => options.propagation = true,
+                        "soak" => options.soak = true,
                         other => return Err(format!("--only: unknown benchmark {other:?}")),
                     }
                 }
