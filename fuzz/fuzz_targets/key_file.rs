@@ -26,10 +26,23 @@ fuzz_target!(|data: &[u8]| {
         };
         let message = error.to_string();
         for secret in &secrets {
+            if secret.len() < 8 || !message.contains(secret.as_str()) {
+                continue;
+            }
             // A secret written elsewhere too (as a name, say) may show from there.
             let shown_legitimately = text.matches(secret.as_str()).count() > 1;
+            // So may one that is a word of the message itself (the secret
+            // "hmac-sha384" beside an unknown algorithm, whose message lists
+            // the algorithms): with the secret replaced, the word stays.
+            let filler = "Q".repeat(secret.len());
+            let without = text.replace(secret.as_str(), &filler);
+            let message_without = TsigKey::from_key_file_contents(without.as_bytes(), path, wanted)
+                .err()
+                .map(|error| error.to_string())
+                .unwrap_or_default();
+            let a_word_of_the_message = message_without.contains(secret.as_str());
             assert!(
-                secret.len() < 8 || shown_legitimately || !message.contains(secret.as_str()),
+                shown_legitimately || a_word_of_the_message,
                 "an error message shows a secret: {message}"
             );
         }
