@@ -180,16 +180,10 @@ impl Settings {
         if self.mode != PoolMode::All || self.failback != FailbackPolicy::Manual {
             return;
         }
-        let Some(key) = ["failback", "mode"]
-            .into_iter()
-            .find(|key| table.get(key).is_some())
-        else {
-            return;
-        };
-        let position = table.key_position(key).expect("the key is there");
-        report.add(
-            position,
-            &table.field(key),
+        report_at_first_given(
+            table,
+            report,
+            ["failback", "mode"],
             "failback: manual works with mode: failover only; mode: all publishes every server that is up again at once",
         );
     }
@@ -203,16 +197,10 @@ impl Settings {
         if failover_ttl <= self.ttl {
             return;
         }
-        let Some(key) = ["failover_ttl", "ttl"]
-            .into_iter()
-            .find(|key| table.get(key).is_some())
-        else {
-            return;
-        };
-        let position = table.key_position(key).expect("the key is there");
-        report.add(
-            position,
-            &table.field(key),
+        report_at_first_given(
+            table,
+            report,
+            ["failover_ttl", "ttl"],
             format!(
                 "failover_ttl {failover_ttl} is more than ttl {}: the TTL while failed over should be lower, so that clients come back sooner after failback",
                 self.ttl
@@ -244,6 +232,23 @@ impl Settings {
             format_duration(timeout),
             format_duration(interval)
         );
+        report.add(position, &table.field(key), message);
+    }
+}
+
+/// Reports `message` at the first of `keys` that `table` gives. A table
+/// that gives none of them only inherits the problem, and the table that
+/// gives the keys reports it.
+fn report_at_first_given(
+    table: &Table,
+    report: &mut Report,
+    keys: [&str; 2],
+    message: impl Into<String>,
+) {
+    let given = keys
+        .into_iter()
+        .find_map(|key| Some((table.key_position(key)?, key)));
+    if let Some((position, key)) = given {
         report.add(position, &table.field(key), message);
     }
 }
