@@ -260,16 +260,21 @@ mod tests {
         )
     }
 
-    #[test]
-    fn message_has_zone_prerequisites_delete_and_add() {
-        let update = ZoneUpdate {
+    /// The update of www.example.test.'s A RRset from 192.0.2.10 to .11.
+    fn www_moves_from_10_to_11() -> ZoneUpdate {
+        ZoneUpdate {
             zone: name("example.test."),
             changes: vec![change(
                 "www.example.test.",
                 Some(&["192.0.2.10"]),
                 &["192.0.2.11"],
             )],
-        };
+        }
+    }
+
+    #[test]
+    fn message_has_zone_prerequisites_delete_and_add() {
+        let update = www_moves_from_10_to_11();
         let message = update.to_message(7, Some(&soa()));
         assert_eq!(message.op_code, OpCode::Update);
         assert_eq!(message.queries.len(), 1);
@@ -419,14 +424,7 @@ mod tests {
 
     #[test]
     fn without_the_zone_soa_only_the_rrsets_are_prerequisites() {
-        let update = ZoneUpdate {
-            zone: name("example.test."),
-            changes: vec![change(
-                "www.example.test.",
-                Some(&["192.0.2.10"]),
-                &["192.0.2.11"],
-            )],
-        };
+        let update = www_moves_from_10_to_11();
         let message = update.to_message(7, None);
         assert_eq!(message.answers.len(), 1);
         assert_eq!(message.answers[0].record_type(), RecordType::A);
