@@ -148,6 +148,12 @@ impl fmt::Debug for Checker {
 
 impl Probe {
     /// Runs one check against `address`; the caller bounds the time.
+    ///
+    /// Every address has a task that awaits this future, and a future is as
+    /// large as the largest state it can be in: the HTTP, TLS, SMTP, DNS and
+    /// exec checks run boxed, so that the task of a TCP check (the common
+    /// case at thousands of addresses) holds no TLS handshake's worth of
+    /// space while it waits for its next check.
     async fn run(&self, address: IpAddr, step: &mut Step) -> Result<Passed, String> {
         match self {
             Probe::Tcp { port } => {
@@ -158,11 +164,11 @@ impl Probe {
                     certificate_expires: None,
                 })
             }
-            Probe::Http(probe) => probe.run(address, step).await,
-            Probe::Dns(probe) => probe.run(address, step).await,
-            Probe::Tls(probe) => probe.run(address, step).await,
-            Probe::Smtp(probe) => probe.run(address, step).await,
-            Probe::Exec(probe) => probe.run(address, step).await,
+            Probe::Http(probe) => Box::pin(probe.run(address, step)).await,
+            Probe::Dns(probe) => Box::pin(probe.run(address, step)).await,
+            Probe::Tls(probe) => Box::pin(probe.run(address, step)).await,
+            Probe::Smtp(probe) => Box::pin(probe.run(address, step)).await,
+            Probe::Exec(probe) => Box::pin(probe.run(address, step)).await,
         }
     }
 }
