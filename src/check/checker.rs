@@ -11,6 +11,7 @@ use super::dns::DnsProbe;
 use super::error::CheckSetupError;
 use super::exec::ExecProbe;
 use super::http::HttpProbe;
+use super::kept_budget::{process_budget, KeptSlot};
 use super::outcome::{timed_out, Outcome, Step};
 use super::passed::Passed;
 use super::smtp::SmtpProbe;
@@ -39,7 +40,8 @@ enum Probe {
 pub struct Checker {
     target: Target,
     probe: Probe,
-    kept: Option<KeptConnection>,
+    /// The kept connection and its share of the process's budget.
+    kept: Option<(KeptConnection, KeptSlot)>,
     false_alarms: FalseAlarms,
 }
 
@@ -82,7 +84,9 @@ impl Checker {
         let elapsed = started.elapsed();
         let outcome = match result {
             Ok(Ok(passed)) => {
-                self.kept = passed.kept;
+                self.kept = passed
+                    .kept
+                    .and_then(|connection| Some((connection, process_budget().take()?)));
                 let mut outcome = Outcome::healthy(passed.detail, elapsed);
                 outcome.certificate_expires = passed.certificate_expires;
                 outcome.warning = passed.certificate_expires.and_then(|expires| {
@@ -113,7 +117,7 @@ impl Checker {
     /// resolves, check again at once. Cancel-safe. It resolves once per kept
     /// connection; afterwards it stays pending until a check keeps a new one.
     pub async fn connection_lost(&mut self) {
-        let Some(kept) = &mut self.kept else {
+        let Some((kept, _)) = &mut self.kept else {
             return std::future::pending().await;
         };
         kept.closed().await;
