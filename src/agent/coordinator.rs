@@ -707,12 +707,14 @@ impl<N: Nameserver> Coordinator<N> {
     ) {
         let records: BTreeSet<Name> = planned.iter().map(|p| p.record.clone()).collect();
         self.count_update(&zone, &result, now.saturating_duration_since(started));
-        let report = |succeeded: bool, result: &str, detail: String| UpdateReport {
-            at: now,
-            duration: now.saturating_duration_since(started),
-            succeeded,
-            result: result.to_owned(),
-            detail,
+        let report = |succeeded: bool, result: &str, detail: String| {
+            Box::new(UpdateReport {
+                at: now,
+                duration: now.saturating_duration_since(started),
+                succeeded,
+                result: result.to_owned(),
+                detail,
+            })
         };
         for record in &records {
             self.status.mark(record);
@@ -945,7 +947,7 @@ impl<N: Nameserver> Coordinator<N> {
             self.engine.overrides_mut().failback_done(record);
         }
         let state = self.records.get_mut(record)?;
-        state.decision = Some(decision.clone());
+        state.decision = Some(Box::new(decision.clone()));
         if state.busy || state.retry_at.is_some() || !self.engine.is_warm(record) {
             return None;
         }

@@ -181,7 +181,9 @@ impl Agent {
         }
         observe(coordinator.snapshots(), statistics);
         let (events, receiver) = mpsc::channel(EVENT_QUEUE);
-        let mut probers = Probers::new(events, shutdown.clone());
+        let mut probers = Probers::new(events);
+        let mut stopping = shutdown.clone();
+        let mut checks_stopped = false;
         for (id, checker) in self.checkers {
             if let Some(due) = coordinator.engine().next_due(id) {
                 probers.start(id, checker, due);
@@ -208,6 +210,11 @@ impl Agent {
                         tracing::error!("the coordinator ended abnormally: {error}; this is a bug in dnsfailover, please report it");
                     }
                     break;
+                }
+                // Checks stop at once; the coordinator finishes its DNS requests.
+                _ = stopping.wait_for(|stop| *stop), if !checks_stopped => {
+                    probers.tasks.abort_all();
+                    checks_stopped = true;
                 }
                 Some(request) = reloads.recv() => {
                     let outcome = apply_reload(request.reload, &self.tls, &control, &mut probers).await;
@@ -337,27 +344,21 @@ struct Probers {
     tasks: JoinSet<()>,
     handles: HashMap<TargetId, AbortHandle>,
     events: mpsc::Sender<ProbeEvent>,
-    shutdown: watch::Receiver<bool>,
 }
 
 impl Probers {
-    fn new(events: mpsc::Sender<ProbeEvent>, shutdown: watch::Receiver<bool>) -> Probers {
+    fn new(events: mpsc::Sender<ProbeEvent>) -> Probers {
         Probers {
             tasks: JoinSet::new(),
             handles: HashMap::new(),
             events,
-            shutdown,
         }
     }
 
     fn start(&mut self, id: TargetId, checker: Checker, due: std::time::Instant) {
-        let handle = self.tasks.spawn(prober::probe(
-            id,
-            checker,
-            self.events.clone(),
-            due,
-            self.shutdown.clone(),
-        ));
+        let handle = self
+            .tasks
+            .spawn(prober::probe(id, checker, self.events.clone(), due));
         self.handles.insert(id, handle);
         // Reap the probers that ended (stopped ones) now and then.
         while self.tasks.try_join_next().is_some() {}

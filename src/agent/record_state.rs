@@ -9,7 +9,9 @@ use super::alarms::Alarms;
 use crate::engine::RecordDecision;
 use crate::vocabulary::Published;
 
-/// The DNS side of one record.
+/// The DNS side of one record. One per record, so the parts most records
+/// never or rarely have (a decision's detail, the last update, the last
+/// error) are boxed: at 10,000 records the inline size is megabytes.
 #[derive(Debug, Default)]
 pub struct RecordState {
     /// The zone, from the configuration or found by an SOA query.
@@ -30,11 +32,11 @@ pub struct RecordState {
     /// The first decision after warm-up has been logged.
     pub settled: bool,
     /// The latest decision, for status.
-    pub decision: Option<RecordDecision>,
+    pub decision: Option<Box<RecordDecision>>,
     /// The outcome of the last UPDATE that carried a change of this record.
-    pub last_update: Option<UpdateReport>,
+    pub last_update: Option<Box<UpdateReport>>,
     /// The last failure, kept until a read or update succeeds.
-    pub last_error: Option<ErrorReport>,
+    pub last_error: Option<Box<ErrorReport>>,
     /// When an `update_failed` event was last emitted for this record,
     /// while its updates keep failing.
     pub update_failed_event_at: Option<Instant>,
@@ -62,12 +64,12 @@ impl RecordState {
             Some(previous) => previous.since,
             None => now,
         };
-        self.last_error = Some(ErrorReport {
+        self.last_error = Some(Box::new(ErrorReport {
             at: now,
             since,
             message,
             failures: self.failures,
-        });
+        }));
     }
 }
 

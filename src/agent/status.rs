@@ -291,7 +291,7 @@ fn family_status(record: &Record, state: &RecordState, family: Family) -> Family
     };
     let decision = state
         .decision
-        .as_ref()
+        .as_deref()
         .map(|d: &RecordDecision| d.family(family));
     let (desired, in_sync) = desired_status(decision, rrset.flatten());
     FamilyStatus {

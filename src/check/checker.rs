@@ -161,7 +161,8 @@ impl Probe {
     async fn run(&self, address: IpAddr, step: &mut Step) -> Result<Passed, String> {
         match self {
             Probe::Tcp { port } => {
-                let stream = tcp::connect(SocketAddr::new(address, *port)).await?;
+                let stream =
+                    tcp::connect(SocketAddr::new(address, *port), tcp::Then::Nothing).await?;
                 Ok(Passed {
                     detail: "connected".to_owned(),
                     kept: Some(KeptConnection::Tcp(stream)),

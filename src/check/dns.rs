@@ -11,7 +11,7 @@ use tokio::net::UdpSocket;
 
 use super::outcome::Step;
 use super::passed::Passed;
-use super::tcp::{connect, describe_io_error};
+use super::tcp::{connect, describe_io_error, Then};
 use crate::config::DnsCheck;
 use crate::vocabulary::rcode_name;
 
@@ -45,7 +45,7 @@ impl DnsProbe {
         let mut over = "";
         if answer.metadata.truncation {
             *step = Step::Connecting;
-            let stream = connect(server).await?;
+            let stream = connect(server, Then::Talk).await?;
             *step = Step::AwaitingResponse;
             answer = ask_over_tcp(stream, &query, id).await?;
             over = " over TCP";

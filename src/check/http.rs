@@ -83,7 +83,7 @@ impl HttpProbe {
     /// caller's timeout message. The caller bounds the time.
     pub(crate) async fn run(&self, address: IpAddr, step: &mut Step) -> Result<Passed, String> {
         *step = Step::Connecting;
-        let stream = tcp::connect(SocketAddr::new(address, self.port)).await?;
+        let stream = tcp::connect(SocketAddr::new(address, self.port), tcp::Then::Talk).await?;
         let Some(tls) = &self.tls else {
             return self.exchange(stream, step).await;
         };

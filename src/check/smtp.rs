@@ -77,7 +77,7 @@ impl SmtpProbe {
     /// Speaks SMTP with `address` up to QUIT; the caller bounds the time.
     pub(crate) async fn run(&self, address: IpAddr, step: &mut Step) -> Result<Passed, String> {
         *step = Step::Connecting;
-        let stream = tcp::connect(SocketAddr::new(address, self.port)).await?;
+        let stream = tcp::connect(SocketAddr::new(address, self.port), tcp::Then::Talk).await?;
         *step = Step::AwaitingResponse;
         let mut session = BufReader::new(stream);
         let greeting = expect(&mut session, 220, "the greeting").await?;

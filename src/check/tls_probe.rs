@@ -49,7 +49,7 @@ impl TlsProbe {
     /// Connects and shakes hands with `address`; the caller bounds the time.
     pub(crate) async fn run(&self, address: IpAddr, step: &mut Step) -> Result<Passed, String> {
         *step = Step::Connecting;
-        let stream = tcp::connect(SocketAddr::new(address, self.port)).await?;
+        let stream = tcp::connect(SocketAddr::new(address, self.port), tcp::Then::Talk).await?;
         *step = Step::TlsHandshake;
         let stream = handshake(&self.connector, &self.server_name, stream).await?;
         let certificate_expires = peer_certificate_expiry(&stream);
