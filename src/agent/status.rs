@@ -6,7 +6,7 @@
 //! changed and publishes at most once per [`MIN_PUBLISH_INTERVAL`]: a
 //! snapshot is never older than that behind the coordinator's state.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,8 +36,10 @@ pub struct SnapshotPublisher {
     nameserver: String,
     /// The status of each record as last built.
     built: HashMap<Name, Arc<RecordStatus>>,
-    /// Records whose status must be built again.
-    stale: BTreeSet<Name>,
+    /// Records whose status must be built again: a hash set, as every check
+    /// marks its record
+    /// (the order does not matter: the snapshot follows the engine's).
+    stale: HashSet<Name>,
     /// When a snapshot was last published.
     published_at: Option<Instant>,
     /// The outcome of the last reload.
@@ -58,7 +60,7 @@ impl SnapshotPublisher {
             sender,
             nameserver,
             built: HashMap::new(),
-            stale: BTreeSet::new(),
+            stale: HashSet::new(),
             published_at: None,
             reload: None,
             general_stale: false,
