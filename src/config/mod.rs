@@ -9,11 +9,13 @@
 //! Rules worth knowing when writing a file (the annotated example
 //! `deploy/dnsfailover.example.yaml` documents every key):
 //! - unknown keys are errors in every table, so a typo never goes unnoticed;
-//! - a record's `check` replaces `defaults.check` as a whole: fields are not
-//!   merged between the two;
+//! - a record's `check` (or `checks` list) replaces `defaults.check` as a
+//!   whole: fields are not merged between the two; a server's own replaces
+//!   the record's;
 //! - YAML types are not guessed: `port: "80"` is a string and refused.
 
 mod check;
+mod check_list;
 mod control;
 mod document;
 mod http;
@@ -37,7 +39,7 @@ use std::path::Path;
 use crate::vocabulary::KeySource;
 
 pub use check::{
-    DEFAULT_EXPECT_STATUS, DEFAULT_HTTPS_PORT, DEFAULT_HTTP_PATH, DEFAULT_HTTP_PORT,
+    default_label, DEFAULT_EXPECT_STATUS, DEFAULT_HTTPS_PORT, DEFAULT_HTTP_PATH, DEFAULT_HTTP_PORT,
     DEFAULT_QUERY_TYPE, DEFAULT_SMTP_PORT,
 };
 pub use control::{DEFAULT_CONTROL_SOCKET, DEFAULT_STATE_FILE};

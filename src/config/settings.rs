@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use humantime::format_duration;
 
-use super::check::read_check;
+use super::check_list::{check_item_timing, read_checks, CheckSetting};
 use super::report::Report;
 use super::scalar;
 use super::table::Table;
-use super::{AllDownPolicy, CheckSpec, FailbackPolicy, PoolMode, Timing};
+use super::{AllDownPolicy, FailbackPolicy, PoolMode, Timing};
 
 /// Keys of the settings, in `defaults:` and in each record.
 pub(super) const SETTING_KEYS: &[&str] = &[
@@ -20,6 +20,7 @@ pub(super) const SETTING_KEYS: &[&str] = &[
     "fall",
     "rise",
     "check",
+    "checks",
     "when_all_down",
     "failback",
     "mode",
@@ -56,17 +57,6 @@ const FAILBACK_POLICIES: &[(&str, FailbackPolicy)] = &[
     ("auto", FailbackPolicy::Auto),
     ("manual", FailbackPolicy::Manual),
 ];
-
-/// The check a table ends up with.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum CheckSetting {
-    /// Neither this table nor the one it inherits from gives a check.
-    Absent,
-    /// A check is given but wrong (already reported).
-    Invalid,
-    /// A valid check.
-    Valid(CheckSpec),
-}
 
 /// The timing values a table gives itself (`None`: not given or invalid).
 struct GivenTiming {
@@ -110,7 +100,7 @@ impl Settings {
     }
 
     /// The settings of `table`, each falling back to `self` when not given (or invalid).
-    /// A given `check` replaces the inherited one as a whole.
+    /// A given `check` or `checks` replaces the inherited one as a whole.
     pub fn overridden_by(&self, table: &Table, report: &mut Report) -> Settings {
         let threshold = |node| scalar::integer(node, 1u32, MAX_THRESHOLD);
         let timing = GivenTiming {
@@ -119,13 +109,8 @@ impl Settings {
             fall: table.optional("fall", report, threshold),
             rise: table.optional("rise", report, threshold),
         };
-        let check = match table.get("check") {
-            None => self.check.clone(),
-            Some(node) => match read_check(node, &table.field("check"), report) {
-                Some(check) => CheckSetting::Valid(check),
-                None => CheckSetting::Invalid,
-            },
-        };
+        let own_checks = read_checks(table, report);
+        let check = own_checks.clone().unwrap_or_else(|| self.check.clone());
         let ttl = |node| scalar::integer(node, 1u32, MAX_TTL);
         let given_ttl = table.optional("ttl", report, ttl);
         let given_failover_ttl = table.optional("failover_ttl", report, ttl);
@@ -170,6 +155,8 @@ impl Settings {
             && !given_but_invalid("timeout", timing.timeout)
         {
             settings.check_timeout_fits_interval(table, report);
+            let inherited_by = own_checks.is_none().then_some(table);
+            check_item_timing(&settings.check, settings.timing, inherited_by, report);
         }
         settings
     }

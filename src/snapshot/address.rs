@@ -51,11 +51,43 @@ pub struct AddressStatus {
     pub health: HealthState,
     /// Since when it has this health (for unknown: since checking began).
     pub since: Timestamp,
-    /// The last finished check.
+    /// The last finished check that tells most: of the first failing
+    /// check while one is down, else the last one to finish.
     pub last_check: Option<CheckStatus>,
-    /// Checks passed since the agent started checking it.
+    /// Checks passed since the agent started checking it (all its checks).
     pub checks_passed: u64,
-    /// Checks failed since the agent started checking it.
+    /// Checks failed since the agent started checking it (all its checks).
+    pub checks_failed: u64,
+    /// Each check it must pass, in configuration order; it is up only
+    /// when all are.
+    #[serde(default)]
+    pub checks: Vec<AddressCheckStatus>,
+}
+
+impl AddressStatus {
+    /// The labels of its checks that are down, e.g. `["smtp:25"]`.
+    pub fn failing_checks(&self) -> impl Iterator<Item = &str> {
+        self.checks
+            .iter()
+            .filter(|check| check.health == HealthState::Down)
+            .map(|check| check.label.as_str())
+    }
+}
+
+/// One of the checks an address must pass, with its own rise and fall.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddressCheckStatus {
+    /// Its label, e.g. `https:443` or the check's `name:`.
+    pub label: String,
+    /// Its health.
+    pub health: HealthState,
+    /// Since when it has this health (for unknown: since checking began).
+    pub since: Timestamp,
+    /// Its last finished run.
+    pub last_check: Option<CheckStatus>,
+    /// Runs passed since the agent started running it.
+    pub checks_passed: u64,
+    /// Runs failed since the agent started running it.
     pub checks_failed: u64,
 }
 
