@@ -633,3 +633,7 @@ fn new_target(key: AddressKey, check: &Check, slot: (usize, usize), now: Instant
 #[cfg(test)]
 #[path = "state_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "state_checks_tests.rs"]
+mod checks_tests;
