@@ -9,7 +9,7 @@ use std::sync::Arc;
 use hickory_proto::rr::Name;
 
 use crate::check::{Checker, Outcome, TlsContexts};
-use crate::config::{Config, Record};
+use crate::config::{Check, Config, Record};
 use crate::dns::{Client, DnsError, RrsetChange, ZoneUpdate};
 use crate::engine::{decide_record, FamilyDecision, Health};
 use crate::vocabulary::{AddressList, AddressRrset};
@@ -63,6 +63,7 @@ pub async fn plan(
             })
             .collect();
         let _ = writeln!(report, "{} (zone {zone})", record.name);
+        describe_checks(&mut report, record);
         for (server, outcomes) in record.servers.iter().zip(&outcomes) {
             for (address, outcome) in server.addresses.iter().zip(outcomes) {
                 let state = if outcome.healthy() { "up" } else { "down" };
@@ -197,6 +198,45 @@ pub(crate) async fn check_once(
                 .collect()
         })
         .collect())
+}
+
+/// A line naming the checks every address must pass, when there are
+/// several or a server has its own (one check needs no introduction).
+fn describe_checks(report: &mut String, record: &Record) {
+    let list = |checks: &[Check]| {
+        checks
+            .iter()
+            .map(|check| {
+                let timing = check.timing;
+                format!(
+                    "{} (every {}, timeout {}, fall {}, rise {})",
+                    check.label,
+                    humantime::format_duration(timing.interval),
+                    humantime::format_duration(timing.timeout),
+                    timing.fall,
+                    timing.rise
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let own: Vec<&crate::config::Server> = record
+        .servers
+        .iter()
+        .filter(|s| s.checks.is_some())
+        .collect();
+    if record.checks.len() < 2 && own.is_empty() {
+        return;
+    }
+    let _ = writeln!(report, "  checks, all must pass: {}", list(&record.checks));
+    for server in own {
+        let _ = writeln!(
+            report,
+            "  checks of {}, all must pass: {}",
+            server.name,
+            list(record.checks_of(server))
+        );
+    }
 }
 
 fn describe(decision: &FamilyDecision, published: Option<&AddressRrset>) -> String {

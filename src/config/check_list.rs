@@ -15,8 +15,8 @@ use super::check::{default_label, read_check, read_check_of, CHECK_KEYS};
 use super::node::{Node, Position};
 use super::report::{child_path, item_path, Report};
 use super::scalar;
-use super::settings::MAX_THRESHOLD;
 use super::table::Table;
+use super::timing::threshold;
 use super::{Check, CheckSpec, Timing};
 
 /// Keys an item of `checks:` takes besides those of a check.
@@ -161,7 +161,6 @@ fn read_item(
 ) -> Option<CheckItem> {
     let spec = read_check_of(table, report);
     let name = table.parse("name", report, check_name);
-    let threshold = |node| scalar::integer(node, 1u32, MAX_THRESHOLD);
     let interval = table.parse("interval", report, scalar::duration);
     let timeout = table.parse("timeout", report, scalar::duration);
     let fall = table.parse("fall", report, threshold);

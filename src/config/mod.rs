@@ -33,6 +33,7 @@ mod settings;
 mod table;
 #[cfg(test)]
 mod tests;
+mod timing;
 
 use std::path::Path;
 
@@ -56,8 +57,9 @@ pub use propagation::DEFAULT_LAGGING_AFTER;
 pub use scalar::MAX_DURATION;
 pub use settings::{
     DEFAULT_CHECK_TIMEOUT, DEFAULT_FALL, DEFAULT_INTERVAL, DEFAULT_MAX_ADDRESSES, DEFAULT_RISE,
-    DEFAULT_TTL, MAX_MAX_ADDRESSES, MAX_THRESHOLD, MAX_TTL,
+    DEFAULT_TTL, MAX_MAX_ADDRESSES, MAX_TTL,
 };
+pub use timing::MAX_THRESHOLD;
 
 use report::Report;
 

@@ -9,6 +9,7 @@ use super::check_list::{check_item_timing, read_checks, CheckSetting};
 use super::report::Report;
 use super::scalar;
 use super::table::Table;
+use super::timing::threshold;
 use super::{AllDownPolicy, FailbackPolicy, PoolMode, Timing};
 
 /// Keys of the settings, in `defaults:` and in each record.
@@ -43,8 +44,6 @@ pub const DEFAULT_RISE: u32 = 2;
 pub const DEFAULT_MAX_ADDRESSES: usize = 8;
 /// The largest `max_addresses` allowed: an RRset a UDP answer still holds.
 pub const MAX_MAX_ADDRESSES: usize = 64;
-/// Largest `fall` and `rise` allowed.
-pub const MAX_THRESHOLD: u32 = 100;
 
 const ALL_DOWN_POLICIES: &[(&str, AllDownPolicy)] = &[
     ("keep", AllDownPolicy::Keep),
@@ -102,7 +101,6 @@ impl Settings {
     /// The settings of `table`, each falling back to `self` when not given (or invalid).
     /// A given `check` or `checks` replaces the inherited one as a whole.
     pub fn overridden_by(&self, table: &Table, report: &mut Report) -> Settings {
-        let threshold = |node| scalar::integer(node, 1u32, MAX_THRESHOLD);
         let timing = GivenTiming {
             interval: table.optional("interval", report, scalar::duration),
             timeout: table.optional("timeout", report, scalar::duration),

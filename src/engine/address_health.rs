@@ -5,7 +5,6 @@
 //! down but some has no verdict yet, and up only when all are up.
 
 use super::health::Health;
-use super::state::CheckResult;
 
 /// What one check of an address says, as far as the address's health goes.
 #[derive(Debug, Clone, Copy)]
@@ -14,8 +13,8 @@ pub struct CheckVerdict<'a> {
     pub label: &'a str,
     /// Its health.
     pub health: Health,
-    /// Its last result, once one has finished.
-    pub last_check: Option<&'a CheckResult>,
+    /// The detail of its last result, once one has finished.
+    pub detail: Option<&'a str>,
 }
 
 /// The health of an address whose checks have these healths.
@@ -46,13 +45,7 @@ pub fn responsible<'a>(checks: &'a [CheckVerdict<'a>], health: Health) -> Vec<&'
 /// result of its only check as it is, or for several checks the
 /// responsible ones, e.g. `smtp:25 failed: connection refused`.
 pub fn explain(checks: &[CheckVerdict<'_>], health: Health) -> String {
-    let detail = |check: &CheckVerdict<'_>| {
-        check
-            .last_check
-            .map(|result| result.detail.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let detail = |check: &CheckVerdict<'_>| check.detail.unwrap_or_default().to_owned();
     if let [only] = checks {
         return detail(only);
     }
@@ -88,7 +81,7 @@ mod tests {
         CheckVerdict {
             label,
             health,
-            last_check: None,
+            detail: None,
         }
     }
 

@@ -524,7 +524,7 @@ impl Engine {
                 CheckVerdict {
                     label: &state.check.label,
                     health: state.tracker.health(),
-                    last_check: state.last_check.as_ref(),
+                    detail: state.last_check.as_ref().map(|r| r.detail.as_str()),
                 }
             })
             .collect();

@@ -72,6 +72,35 @@ impl AddressStatus {
             .filter(|check| check.health == HealthState::Down)
             .map(|check| check.label.as_str())
     }
+
+    /// With several checks, the one whose result tells most: the first that
+    /// is down, else the one that finished last; `None` with a single
+    /// check (its result is the address's) or before any result.
+    pub fn telling_check(&self) -> Option<&AddressCheckStatus> {
+        if self.checks.len() < 2 {
+            return None;
+        }
+        self.checks
+            .iter()
+            .find(|check| check.health == HealthState::Down && check.last_check.is_some())
+            .or_else(|| {
+                self.checks
+                    .iter()
+                    .filter(|check| check.last_check.is_some())
+                    .max_by_key(|check| check.last_check.as_ref().map(|c| c.at))
+            })
+    }
+
+    /// Its health as people read it: with several checks, a down address
+    /// names the checks that failed, e.g. `down (smtp:25)`.
+    pub fn health_text(&self) -> String {
+        let failing: Vec<&str> = self.failing_checks().collect();
+        if self.checks.len() > 1 && self.health == HealthState::Down && !failing.is_empty() {
+            format!("down ({})", failing.join(", "))
+        } else {
+            self.health.as_str().to_owned()
+        }
+    }
 }
 
 /// One of the checks an address must pass, with its own rise and fall.
