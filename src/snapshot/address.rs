@@ -135,3 +135,80 @@ pub struct CheckStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_expires: Option<Timestamp>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(label: &str, health: HealthState, passed: bool, at_ms: u64) -> AddressCheckStatus {
+        let at = Timestamp::from(std::time::UNIX_EPOCH + std::time::Duration::from_millis(at_ms));
+        AddressCheckStatus {
+            label: label.to_owned(),
+            health,
+            since: at,
+            last_check: Some(CheckStatus {
+                passed,
+                detail: if passed { "ok" } else { "connection refused" }.to_owned(),
+                at,
+                duration_seconds: 0.001,
+                certificate_expires: None,
+            }),
+            checks_passed: 0,
+            checks_failed: 0,
+        }
+    }
+
+    fn address(health: HealthState, checks: Vec<AddressCheckStatus>) -> AddressStatus {
+        AddressStatus {
+            address: "192.0.2.1".parse().unwrap(),
+            health,
+            since: Timestamp::from(std::time::UNIX_EPOCH),
+            last_check: None,
+            checks_passed: 0,
+            checks_failed: 0,
+            checks,
+        }
+    }
+
+    #[test]
+    fn a_down_address_with_several_checks_names_the_failing_ones() {
+        let down = address(
+            HealthState::Down,
+            vec![
+                check("tcp:443", HealthState::Up, true, 20),
+                check("smtp:25", HealthState::Down, false, 10),
+            ],
+        );
+        assert_eq!(down.health_text(), "down (smtp:25)");
+        assert_eq!(
+            down.telling_check().map(|c| c.label.as_str()),
+            Some("smtp:25")
+        );
+        let up = address(
+            HealthState::Up,
+            vec![
+                check("tcp:443", HealthState::Up, true, 20),
+                check("smtp:25", HealthState::Up, true, 30),
+            ],
+        );
+        assert_eq!(up.health_text(), "up");
+        assert_eq!(
+            up.telling_check().map(|c| c.label.as_str()),
+            Some("smtp:25")
+        );
+        let single = address(
+            HealthState::Down,
+            vec![check("tcp:443", HealthState::Down, false, 20)],
+        );
+        assert_eq!(single.health_text(), "down", "one check needs no name");
+        assert!(single.telling_check().is_none());
+    }
+
+    #[test]
+    fn a_status_without_checks_still_reads() {
+        let json = r#"{"address":"192.0.2.1","health":"up","since":"2026-12-01T21:12:04.123Z",
+            "last_check":null,"checks_passed":1,"checks_failed":0}"#;
+        let read: AddressStatus = serde_json::from_str(json).unwrap();
+        assert!(read.checks.is_empty());
+    }
+}
