@@ -302,16 +302,17 @@ fn client(config: &Config, key: TsigKey) -> Client {
 }
 
 /// Raises the open-file limit and warns when it is still too low for the
-/// addresses to check.
+/// addresses to check (each check of an address may keep a connection).
 fn raise_open_file_limit(config: &Config) {
     let addresses = config.address_count();
-    let need = open_files::need(addresses);
+    let need = open_files::need(config.check_count());
     match open_files::raise() {
         Ok(limit) if limit.now < need => tracing::warn!(
             limit = limit.now,
             need,
-            "the open-file limit is {}, but checking {addresses} addresses takes about {need} descriptors: raise the hard limit (LimitNOFILE= in the systemd unit, ulimit -Hn)",
-            limit.now
+            "the open-file limit is {}, but checking {addresses} addresses ({} checks) takes about {need} descriptors: raise the hard limit (LimitNOFILE= in the systemd unit, ulimit -Hn)",
+            limit.now,
+            config.check_count()
         ),
         Ok(limit) if limit.now > limit.before => {
             tracing::debug!(from = limit.before, to = limit.now, "raised the open-file limit from {} to {}", limit.before, limit.now);

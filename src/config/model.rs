@@ -39,6 +39,19 @@ impl Config {
             .map(|server| server.addresses.len())
             .sum()
     }
+
+    /// How many checks run: one per check of every address.
+    pub fn check_count(&self) -> usize {
+        self.records
+            .iter()
+            .flat_map(|record| {
+                record
+                    .servers
+                    .iter()
+                    .map(|server| server.addresses.len() * record.checks_of(server).len())
+            })
+            .sum()
+    }
 }
 
 /// The primary nameserver and how to talk to it.
