@@ -3,7 +3,9 @@
 //! check (labelled `app`) on another. Stopping only web1's `app` listener
 //! fails the record over although its TCP port still answers; /status, the
 //! metrics, the log and `dnsfailover status` name `app` as the check that
-//! failed; restarting it fails back.
+//! failed; restarting it fails back. A reload that gives web2 a check of
+//! its own keeps what is known of every other check, and web2 then counts
+//! as up with its app dead.
 
 // Shared with tests/observe.rs, which uses all of it.
 #[allow(dead_code)]
@@ -25,8 +27,8 @@ const RECORD: &str = "www.example.test.";
 
 /// The agent's configuration: www with web1 then web2, both checked by
 /// `tcp` on the lab's port and `http` on `app_port`, labelled `app`, with a
-/// rise of its own.
-fn config(lab: &Lab, app_port: u16) -> PathBuf {
+/// rise of its own; `web2_extra` is appended to web2's entry.
+fn write_config(lab: &Lab, app_port: u16, web2_extra: &str) -> PathBuf {
     let path = lab.dir.path().join("checks.yaml");
     let text = format!(
         "nameserver:\n  address: {server}\n  key_file: {key}\n  timeout: 1s\n\
@@ -37,7 +39,7 @@ fn config(lab: &Lab, app_port: u16) -> PathBuf {
          \x20     - {{ type: http, port: {app_port}, path: /health, expect_body: ok, name: app, rise: 3 }}\n\
          \x20   servers:\n\
          \x20     - {{ name: web1, addresses: [{WEB1}] }}\n\
-         \x20     - {{ name: web2, addresses: [{WEB2}] }}\n\
+         \x20     - {{ name: web2, addresses: [{WEB2}]{web2_extra} }}\n\
          http:\n  listen: 0\n\
          control:\n  socket: {socket}\n  state_file: {state}\n",
         server = lab.server.addr(),
@@ -94,8 +96,8 @@ async fn one_failing_check_of_two_fails_the_record_over_and_back(kind: ServerKin
     let addresses: Vec<IpAddr> = [WEB1, WEB2].iter().map(|a| a.parse().unwrap()).collect();
     let app_port = common_port(&addresses).await;
     let mut app1 = WebTarget::start(SocketAddr::new(addresses[0], app_port)).await;
-    let _app2 = WebTarget::start(SocketAddr::new(addresses[1], app_port)).await;
-    let config = config(&lab, app_port);
+    let mut app2 = WebTarget::start(SocketAddr::new(addresses[1], app_port)).await;
+    let config = write_config(&lab, app_port, "");
     let tcp = format!("tcp:{}", lab.web1.address().port());
 
     // plan lists both checks and the result of each per address.
@@ -181,6 +183,28 @@ async fn one_failing_check_of_two_fails_the_record_over_and_back(kind: ServerKin
     let checks = &address["checks"][1];
     let passed = checks["checks_passed"].as_u64().unwrap_or_default();
     assert!(passed >= 5, "2 + 3 rises of app at least: {address}");
+
+    // Reload: web2 gets a tcp check of its own instead of the record's two.
+    // Every check still listed keeps its state; web2's app check stops.
+    let mut agent = agent;
+    let own = format!(
+        ", check: {{ type: tcp, port: {} }}",
+        lab.web1.address().port()
+    );
+    write_config(&lab, app_port, &own);
+    agent.hang_up();
+    agent.wait_for_log("configuration reloaded", 1, MOVE_DEADLINE);
+    let log = agent.log();
+    assert!(
+        log.contains("2 addresses, 3 checks of addresses (0 new, 1 no longer run)"),
+        "only web2's app check goes: {log}"
+    );
+    assert_eq!(web1_status(listener)["health"], "up", "no new warm-up");
+    // web2's app dies too: web2 no longer checks it, so when web1's app
+    // dies again, the record still fails over to web2.
+    app2.kill();
+    app1.kill();
+    lab.wait_for_www(&agent, WEB2);
 }
 
 against_both_servers!(one_failing_check_of_two_fails_the_record_over_and_back);
