@@ -38,6 +38,11 @@ pub fn need(checks: usize) -> u64 {
     BASE_NEED + checks as u64
 }
 
+/// The soft open-file limit now (`u64::MAX`: unlimited).
+pub fn soft_limit() -> u64 {
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+}
+
 /// Raises the soft open-file limit to the hard limit (when the hard limit
 /// is unlimited, to `fs.nr_open`, the most Linux allows).
 pub fn raise() -> io::Result<OpenFileLimit> {

@@ -85,3 +85,41 @@ pub async fn probe(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::check::{Target, TargetNames, TlsContexts};
+    use crate::config::CheckSpec;
+
+    /// Every checked address has one task holding this future for as long as
+    /// it is checked: at 100,000 addresses each KiB of it is 100 MB of memory.
+    /// The largest checks run boxed (see `Probe::run`), so its size does not
+    /// depend on which check the address has.
+    #[test]
+    fn an_address_task_stays_small() {
+        let (events, _receiver) = mpsc::channel(1);
+        let (_stop, shutdown) = watch::channel(false);
+        let target = Target {
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            check: Arc::new(CheckSpec::Tcp { port: 80 }),
+            default_host: "www.example.test".into(),
+            names: Arc::new(TargetNames::default()),
+            timeout: Duration::from_secs(1),
+        };
+        let checker = Checker::new(target, &TlsContexts::new()).unwrap();
+        let future = probe(
+            TargetId::for_test(1),
+            checker,
+            events,
+            Instant::now(),
+            shutdown,
+        );
+        let size = std::mem::size_of_val(&future);
+        assert!(size <= 2048, "the prober's future takes {size} bytes");
+    }
+}

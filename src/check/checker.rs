@@ -11,6 +11,7 @@ use super::dns::DnsProbe;
 use super::error::CheckSetupError;
 use super::exec::ExecProbe;
 use super::http::HttpProbe;
+use super::kept_budget::{process_budget, KeptSlot};
 use super::outcome::{timed_out, Outcome, Step};
 use super::passed::Passed;
 use super::smtp::SmtpProbe;
@@ -39,7 +40,8 @@ enum Probe {
 pub struct Checker {
     target: Target,
     probe: Probe,
-    kept: Option<KeptConnection>,
+    /// The kept connection and its share of the process's budget.
+    kept: Option<(KeptConnection, KeptSlot)>,
     false_alarms: FalseAlarms,
 }
 
@@ -82,7 +84,9 @@ impl Checker {
         let elapsed = started.elapsed();
         let outcome = match result {
             Ok(Ok(passed)) => {
-                self.kept = passed.kept;
+                self.kept = passed
+                    .kept
+                    .and_then(|connection| Some((connection, process_budget().take()?)));
                 let mut outcome = Outcome::healthy(passed.detail, elapsed);
                 outcome.certificate_expires = passed.certificate_expires;
                 outcome.warning = passed.certificate_expires.and_then(|expires| {
@@ -113,7 +117,7 @@ impl Checker {
     /// resolves, check again at once. Cancel-safe. It resolves once per kept
     /// connection; afterwards it stays pending until a check keeps a new one.
     pub async fn connection_lost(&mut self) {
-        let Some(kept) = &mut self.kept else {
+        let Some((kept, _)) = &mut self.kept else {
             return std::future::pending().await;
         };
         kept.closed().await;
@@ -148,6 +152,12 @@ impl fmt::Debug for Checker {
 
 impl Probe {
     /// Runs one check against `address`; the caller bounds the time.
+    ///
+    /// Every address has a task that awaits this future, and a future is as
+    /// large as the largest state it can be in: the HTTP, TLS, SMTP, DNS and
+    /// exec checks run boxed, so that the task of a TCP check (the common
+    /// case at thousands of addresses) holds no TLS handshake's worth of
+    /// space while it waits for its next check.
     async fn run(&self, address: IpAddr, step: &mut Step) -> Result<Passed, String> {
         match self {
             Probe::Tcp { port } => {
@@ -158,11 +168,11 @@ impl Probe {
                     certificate_expires: None,
                 })
             }
-            Probe::Http(probe) => probe.run(address, step).await,
-            Probe::Dns(probe) => probe.run(address, step).await,
-            Probe::Tls(probe) => probe.run(address, step).await,
-            Probe::Smtp(probe) => probe.run(address, step).await,
-            Probe::Exec(probe) => probe.run(address, step).await,
+            Probe::Http(probe) => Box::pin(probe.run(address, step)).await,
+            Probe::Dns(probe) => Box::pin(probe.run(address, step)).await,
+            Probe::Tls(probe) => Box::pin(probe.run(address, step)).await,
+            Probe::Smtp(probe) => Box::pin(probe.run(address, step)).await,
+            Probe::Exec(probe) => Box::pin(probe.run(address, step)).await,
         }
     }
 }

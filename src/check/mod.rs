@@ -32,6 +32,7 @@ mod exec;
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;
+mod kept_budget;
 mod outcome;
 mod passed;
 mod smtp;
@@ -43,6 +44,7 @@ mod watch;
 
 pub use checker::Checker;
 pub use error::CheckSetupError;
+pub use kept_budget::{kept_connections, kept_connections_for, limit_kept_connections};
 pub use outcome::Outcome;
 pub use target::{Target, TargetNames};
 pub(crate) use tls::server_name as tls_server_name;

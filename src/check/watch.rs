@@ -49,8 +49,11 @@ impl KeptConnection {
 
 /// Reads until end of file or an error. Some services greet first (SSH, SMTP):
 /// their data is not a sign of trouble and is discarded.
+///
+/// The buffer is small on purpose: this future lives in every address's task
+/// for as long as the connection is kept, and what is read is thrown away.
 async fn tcp_closed(stream: &mut TcpStream) {
-    let mut discard = [0u8; 1024];
+    let mut discard = [0u8; 64];
     loop {
         match stream.read(&mut discard).await {
             Ok(0) | Err(_) => return,

@@ -305,14 +305,20 @@ fn client(config: &Config, key: TsigKey) -> Client {
 /// addresses to check (each check of an address may keep a connection).
 fn raise_open_file_limit(config: &Config) {
     let addresses = config.address_count();
-    let need = open_files::need(config.check_count());
-    match open_files::raise() {
+    let checks = config.check_count();
+    let need = open_files::need(checks);
+    let raised = open_files::raise();
+    let soft = match &raised {
+        Ok(limit) => limit.now,
+        Err(_) => open_files::soft_limit(),
+    };
+    let kept = crate::check::limit_kept_connections(soft);
+    match raised {
         Ok(limit) if limit.now < need => tracing::warn!(
             limit = limit.now,
             need,
-            "the open-file limit is {}, but checking {addresses} addresses ({} checks) takes about {need} descriptors: raise the hard limit (LimitNOFILE= in the systemd unit, ulimit -Hn)",
-            limit.now,
-            config.check_count()
+            "the open-file limit is {}, but checking {addresses} addresses ({checks} checks) takes about {need} descriptors: connections are kept open for at most {kept} of them (a crash of the other servers is noticed by their next check, not at once); raise the hard limit (LimitNOFILE= in the systemd unit, ulimit -Hn)",
+            limit.now
         ),
         Ok(limit) if limit.now > limit.before => {
             tracing::debug!(from = limit.before, to = limit.now, "raised the open-file limit from {} to {}", limit.before, limit.now);

@@ -30,6 +30,14 @@ use super::schedule::{first_check_offset, Schedule};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TargetId(u64);
 
+impl TargetId {
+    /// An id for unit tests that need one without an engine.
+    #[cfg(test)]
+    pub(crate) fn for_test(value: u64) -> TargetId {
+        TargetId(value)
+    }
+}
+
 /// What makes a checked address the same one across configurations: its
 /// record's owner name, its server's name and the address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

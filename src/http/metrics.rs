@@ -183,6 +183,19 @@ impl Collector for SnapshotCollector {
                 })
                 .chain(followers().filter_map(|(labels, ns)| Some((labels, i64::from(ns.serial?))))),
         )?;
+        let (kept, kept_limit) = crate::check::kept_connections();
+        gauges(
+            &mut encoder,
+            "dnsfailover_kept_connections",
+            "Connections of passed checks kept open and watched for a server crash",
+            [(NO_LABELS, kept as i64)],
+        )?;
+        gauges(
+            &mut encoder,
+            "dnsfailover_kept_connections_limit",
+            "The most connections kept at once, from the open-file limit; further addresses are watched only by their checks",
+            kept_limit.map(|limit| (NO_LABELS, limit as i64)),
+        )?;
         let reload = snapshot.last_reload.as_ref();
         gauges(
             &mut encoder,

@@ -25,12 +25,27 @@ impl AgentProcess {
 
     /// Starts `dnsfailover run --config CONFIG` logging at `level` into `log`.
     pub fn start_logging(config: &Path, log: &Path, level: &str) -> AgentProcess {
+        AgentProcess::spawn(Command::new(binary()), config, log, level)
+    }
+
+    /// Starts `dnsfailover run --config CONFIG` with debug logs into `log`,
+    /// its soft and hard open-file limits both `limit` (set by `prlimit`).
+    pub fn start_with_open_file_limit(config: &Path, log: &Path, limit: u64) -> AgentProcess {
+        let mut command = Command::new("prlimit");
+        command
+            .arg(format!("--nofile={limit}:{limit}"))
+            .arg("--")
+            .arg(binary());
+        AgentProcess::spawn(command, config, log, "debug")
+    }
+
+    fn spawn(mut command: Command, config: &Path, log: &Path, level: &str) -> AgentProcess {
         let log_file = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)
             .unwrap();
-        let child = Command::new(binary())
+        let child = command
             .args(["run", "--log-level", level, "--config"])
             .arg(config)
             .env_remove("RUST_LOG")
