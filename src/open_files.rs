@@ -32,9 +32,10 @@ pub struct OpenFileLimit {
     pub now: u64,
 }
 
-/// About how many descriptors checking `addresses` addresses takes.
-pub fn need(addresses: usize) -> u64 {
-    BASE_NEED + addresses as u64
+/// About how many descriptors running `checks` checks of addresses takes
+/// (one per address with a single check each).
+pub fn need(checks: usize) -> u64 {
+    BASE_NEED + checks as u64
 }
 
 /// The soft open-file limit now (`u64::MAX`: unlimited).

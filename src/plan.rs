@@ -9,7 +9,7 @@ use std::sync::Arc;
 use hickory_proto::rr::Name;
 
 use crate::check::{Checker, Outcome, TlsContexts};
-use crate::config::{Config, Record};
+use crate::config::{Check, Config, Record};
 use crate::dns::{Client, DnsError, RrsetChange, ZoneUpdate};
 use crate::engine::{decide_record, FamilyDecision, Health};
 use crate::vocabulary::{AddressList, AddressRrset};
@@ -52,18 +52,26 @@ pub async fn plan(
             .map(|server| {
                 server
                     .iter()
-                    .map(|o| if o.healthy { Health::Up } else { Health::Down })
+                    .map(|o| {
+                        if o.healthy() {
+                            Health::Up
+                        } else {
+                            Health::Down
+                        }
+                    })
                     .collect()
             })
             .collect();
         let _ = writeln!(report, "{} (zone {zone})", record.name);
+        describe_checks(&mut report, record);
         for (server, outcomes) in record.servers.iter().zip(&outcomes) {
             for (address, outcome) in server.addresses.iter().zip(outcomes) {
-                let state = if outcome.healthy { "up" } else { "down" };
+                let state = if outcome.healthy() { "up" } else { "down" };
                 let _ = writeln!(
                     report,
                     "  {} {address}: {state} ({})",
-                    server.name, outcome.detail
+                    server.name,
+                    outcome.detail()
                 );
             }
         }
@@ -105,47 +113,130 @@ pub async fn plan(
     Ok(report)
 }
 
-/// One check of every address of a record, all at once; outcomes by server
-/// and address, in configuration order.
+/// What one round of an address's checks found.
+#[derive(Debug, Clone)]
+pub(crate) struct AddressOutcome {
+    /// Each check's label and outcome, in configuration order.
+    pub checks: Vec<(String, Outcome)>,
+}
+
+impl AddressOutcome {
+    /// True when every check passed: the address counts as up.
+    pub fn healthy(&self) -> bool {
+        self.checks.iter().all(|(_, outcome)| outcome.healthy)
+    }
+
+    /// What was found: the detail of the only check, or each check's
+    /// label and detail, e.g. `tcp:443: connected; smtp:25: connection refused`.
+    pub fn detail(&self) -> String {
+        match self.checks.as_slice() {
+            [(_, only)] => only.detail.clone(),
+            checks => checks
+                .iter()
+                .map(|(label, outcome)| format!("{label}: {}", outcome.detail))
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
+}
+
+/// Every check of every address of a record, once and all at once;
+/// outcomes by server and address, in configuration order.
 pub(crate) async fn check_once(
     record: &Record,
     tls: &TlsContexts,
-) -> Result<Vec<Vec<Outcome>>, PlanError> {
-    let check = Arc::new(record.check.clone());
+) -> Result<Vec<Vec<AddressOutcome>>, PlanError> {
     let mut checks = tokio::task::JoinSet::new();
     for (server_index, server) in record.servers.iter().enumerate() {
         let names = Arc::new(crate::check::TargetNames {
             record: record.name.to_string(),
             server: server.name.clone(),
         });
-        for (address_index, address) in server.addresses.iter().enumerate() {
-            let target =
-                crate::check::Target::of_record(record, names.clone(), *address, check.clone());
-            let mut checker = Checker::new(target, tls).map_err(|source| PlanError::Check {
-                record: record.name.clone(),
-                source,
-            })?;
-            checks.spawn(async move { (server_index, address_index, checker.check().await) });
+        for (check_index, check) in record.checks_of(server).iter().enumerate() {
+            let spec = Arc::new(check.spec.clone());
+            for (address_index, address) in server.addresses.iter().enumerate() {
+                let target = crate::check::Target::of_record(
+                    record,
+                    names.clone(),
+                    *address,
+                    spec.clone(),
+                    check.timing.timeout,
+                );
+                let mut checker = Checker::new(target, tls).map_err(|source| PlanError::Check {
+                    record: record.name.clone(),
+                    source,
+                })?;
+                let slot = (server_index, address_index, check_index);
+                checks.spawn(async move { (slot, checker.check().await) });
+            }
         }
     }
-    let mut outcomes: Vec<Vec<Option<Outcome>>> = record
+    let mut outcomes: Vec<Vec<Vec<Option<Outcome>>>> = record
         .servers
         .iter()
-        .map(|s| vec![None; s.addresses.len()])
+        .map(|s| vec![vec![None; record.checks_of(s).len()]; s.addresses.len()])
         .collect();
     while let Some(done) = checks.join_next().await {
-        let (server, address, outcome) = done.expect("a check never panics");
-        outcomes[server][address] = Some(outcome);
+        let ((server, address, check), outcome) = done.expect("a check never panics");
+        outcomes[server][address][check] = Some(outcome);
     }
-    Ok(outcomes
-        .into_iter()
-        .map(|server| {
-            server
+    Ok(record
+        .servers
+        .iter()
+        .zip(outcomes)
+        .map(|(server, addresses)| {
+            addresses
                 .into_iter()
-                .map(|o| o.expect("every address was checked"))
+                .map(|checks| AddressOutcome {
+                    checks: record
+                        .checks_of(server)
+                        .iter()
+                        .zip(checks)
+                        .map(|(check, o)| (check.label.clone(), o.expect("every check was run")))
+                        .collect(),
+                })
                 .collect()
         })
         .collect())
+}
+
+/// A line naming the checks every address must pass, when there are
+/// several or a server has its own (one check needs no introduction).
+fn describe_checks(report: &mut String, record: &Record) {
+    let list = |checks: &[Check]| {
+        checks
+            .iter()
+            .map(|check| {
+                let timing = check.timing;
+                format!(
+                    "{} (every {}, timeout {}, fall {}, rise {})",
+                    check.label,
+                    humantime::format_duration(timing.interval),
+                    humantime::format_duration(timing.timeout),
+                    timing.fall,
+                    timing.rise
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let own: Vec<&crate::config::Server> = record
+        .servers
+        .iter()
+        .filter(|s| s.checks.is_some())
+        .collect();
+    if record.checks.len() < 2 && own.is_empty() {
+        return;
+    }
+    let _ = writeln!(report, "  checks, all must pass: {}", list(&record.checks));
+    for server in own {
+        let _ = writeln!(
+            report,
+            "  checks of {}, all must pass: {}",
+            server.name,
+            list(record.checks_of(server))
+        );
+    }
 }
 
 fn describe(decision: &FamilyDecision, published: Option<&AddressRrset>) -> String {

@@ -289,17 +289,20 @@ async fn check_targets(report: &mut Report, record: &Record, tls: &TlsContexts) 
         Ok(outcomes) => {
             for (server, outcomes) in record.servers.iter().zip(&outcomes) {
                 for (address, outcome) in server.addresses.iter().zip(outcomes) {
-                    let verdict = if outcome.healthy {
-                        Verdict::Pass
-                    } else {
-                        Verdict::Fail
-                    };
-                    report.add(
-                        &record.name,
-                        &format!("check {} {address}", server.name),
-                        verdict,
-                        outcome.detail.clone(),
-                    );
+                    let several = outcome.checks.len() > 1;
+                    for (label, outcome) in &outcome.checks {
+                        let verdict = if outcome.healthy {
+                            Verdict::Pass
+                        } else {
+                            Verdict::Fail
+                        };
+                        let scope = if several {
+                            format!("check {} {address} {label}", server.name)
+                        } else {
+                            format!("check {} {address}", server.name)
+                        };
+                        report.add(&record.name, &scope, verdict, outcome.detail.clone());
+                    }
                 }
             }
         }

@@ -34,7 +34,7 @@ use super::state_file;
 use super::status::SnapshotPublisher;
 use crate::config::Config;
 use crate::dns::{ApplyOutcome, DnsError, RrsetChange, ZoneUpdate, MAX_CHANGE_BYTES};
-use crate::engine::{AddressKey, CheckResult, Engine, FamilyDecision, PublishReason, TargetId};
+use crate::engine::{CheckResult, Engine, FamilyDecision, PublishReason, TargetId, TargetKey};
 use crate::event::{Event, EventKind};
 use crate::notify::EventSink;
 use crate::snapshot::{Snapshot, Timestamp, ZonePropagation};
@@ -135,7 +135,7 @@ pub enum Control<N> {
 #[derive(Debug, Default)]
 pub struct Applied {
     /// New addresses: their id, identity and first due time.
-    pub start: Vec<(TargetId, AddressKey, Instant)>,
+    pub start: Vec<(TargetId, TargetKey, Instant)>,
     /// Addresses no longer checked.
     pub stop: Vec<TargetId>,
 }
@@ -438,12 +438,13 @@ impl<N: Nameserver> Coordinator<N> {
         }
         tracing::info!(
             records = self.engine.records().len(),
-            addresses = self.engine.target_count(),
-            "configuration reloaded: {} records ({} added, {} removed, {} changed), {} addresses ({} new, {} no longer checked)",
+            addresses = self.engine.address_count(),
+            "configuration reloaded: {} records ({} added, {} removed, {} changed), {} addresses, {} checks of addresses ({} new, {} no longer run)",
             self.engine.records().len(),
             changes.records_added.len(),
             changes.records_removed.len(),
             changes.records_changed.len(),
+            self.engine.address_count(),
             self.engine.target_count(),
             changes.added.len(),
             changes.removed.len(),
@@ -460,7 +461,7 @@ impl<N: Nameserver> Coordinator<N> {
                 .filter_map(|id| {
                     Some((
                         *id,
-                        self.engine.key(*id)?.clone(),
+                        self.engine.target_key(*id)?,
                         self.engine.next_due(*id)?,
                     ))
                 })
@@ -507,14 +508,15 @@ impl<N: Nameserver> Coordinator<N> {
                 self.observe_check_duration(target, finished.saturating_duration_since(started));
                 let change = self.engine.observe(target, result);
                 if let Some(change) = change {
-                    let detail = self.last_detail(target);
                     tracing::info!(
                         record = %change.record,
                         server = %change.server,
                         address = %change.address,
                         from = %change.from,
                         to = %change.to,
-                        "health changed: {change} ({detail})"
+                        checks = %change.checks.join(","),
+                        "health changed: {change} ({})",
+                        change.cause
                     );
                     self.dirty.insert(change.record.clone());
                 } else if !passed {
@@ -588,7 +590,10 @@ impl<N: Nameserver> Coordinator<N> {
     fn last_detail(&self, target: crate::engine::TargetId) -> String {
         self.engine
             .address_state(target)
-            .and_then(|state| state.last_check.map(|check| check.detail.clone()))
+            .and_then(|state| {
+                let check = state.checks.iter().find(|check| check.id == target)?;
+                check.last_check.map(|result| result.detail.clone())
+            })
             .unwrap_or_default()
     }
 
@@ -600,7 +605,7 @@ impl<N: Nameserver> Coordinator<N> {
         }
         if let Some(found) = self.engine.target(target) {
             let detail = self.last_detail(target);
-            tracing::debug!(record = %found.record.name, server = found.server, address = %found.address, "check of {} server {} address {} failed: {detail}", found.record.name, found.server, found.address);
+            tracing::debug!(record = %found.record.name, server = found.server, address = %found.address, check = found.check.label, "check {} of {} server {} address {} failed: {detail}", found.check.label, found.record.name, found.server, found.address);
         }
     }
 

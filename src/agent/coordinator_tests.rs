@@ -16,7 +16,7 @@ use crate::agent::backoff::{INITIAL_DELAY, MAX_DELAY};
 use crate::agent::scripted::{Fault, Scripted};
 use crate::check::Outcome;
 use crate::config::{
-    AllDownPolicy, CheckSpec, Config, Nameserver as NameserverConfig, Record, Server, Timing,
+    AllDownPolicy, Check, CheckSpec, Config, Nameserver as NameserverConfig, Record, Server, Timing,
 };
 use crate::engine::TargetId;
 use crate::notify::EventSink;
@@ -50,19 +50,24 @@ fn record(owner: &str) -> Record {
             Server {
                 name: "web1".into(),
                 addresses: vec![ip(WEB1)],
+                checks: None,
             },
             Server {
                 name: "web2".into(),
                 addresses: vec![ip(WEB2)],
+                checks: None,
             },
         ],
-        check: CheckSpec::Tcp { port: 80 },
-        timing: Timing {
-            interval: Duration::from_secs(1),
-            timeout: Duration::from_millis(500),
-            fall: 1,
-            rise: 1,
-        },
+        checks: vec![Check {
+            label: "tcp:80".into(),
+            spec: CheckSpec::Tcp { port: 80 },
+            timing: Timing {
+                interval: Duration::from_secs(1),
+                timeout: Duration::from_millis(500),
+                fall: 1,
+                rise: 1,
+            },
+        }],
         when_all_down: AllDownPolicy::Keep,
         takeover: false,
         failback: crate::config::FailbackPolicy::Auto,
@@ -235,7 +240,8 @@ impl Harness {
             .expect("the coordinator runs");
         let applied = applied.await.expect("a reply");
         for (id, key, _) in &applied.start {
-            self.targets.insert((key.record.clone(), key.address), *id);
+            self.targets
+                .insert((key.address.record.clone(), key.address.address), *id);
         }
         applied
     }
@@ -742,7 +748,7 @@ async fn a_reload_updates_only_what_changed_and_keeps_health() {
     assert!(applied
         .start
         .iter()
-        .all(|(_, key, _)| key.record == name("api.example.test.")));
+        .all(|(_, key, _)| key.address.record == name("api.example.test.")));
     let snapshot = harness
         .wait_for("old is gone, the reload is noted", |s| {
             s.record("old.example.test.").is_none()

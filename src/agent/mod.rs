@@ -39,7 +39,7 @@ pub use status::MIN_PUBLISH_INTERVAL;
 
 use crate::check::{CheckSetupError, Checker, TlsContexts};
 use crate::config::Config;
-use crate::engine::{AddressKey, Engine, TargetId};
+use crate::engine::{AddressKey, Engine, TargetId, TargetKey};
 use crate::notify::EventSink;
 use crate::snapshot::Snapshot;
 use crate::statistics::Statistics;
@@ -111,8 +111,8 @@ impl Agent {
         let checkers = engine
             .targets()
             .filter_map(|target| {
-                let key = engine.key(target.id)?;
-                Some((target.id, built.remove(key)?))
+                let key = engine.target_key(target.id)?;
+                Some((target.id, built.remove(&key)?))
             })
             .collect();
         Ok(Agent {
@@ -137,7 +137,7 @@ impl Agent {
 
     /// How many addresses are checked.
     pub fn address_count(&self) -> usize {
-        self.checkers.len()
+        self.engine.address_count()
     }
 
     /// Runs the agent until `shutdown` turns true. Checks stop at once; DNS
@@ -191,7 +191,7 @@ impl Agent {
         }
         let (records, addresses) = (
             coordinator.engine().records().len(),
-            coordinator.engine().target_count(),
+            coordinator.engine().address_count(),
         );
         tracing::info!(
             records,
@@ -307,32 +307,42 @@ async fn refuse_reload<N>(
     Err(problem)
 }
 
-/// A checker for every address of `config`, by identity.
+/// A checker for every check of every address of `config`, by identity.
 fn build_checkers(
     config: &Config,
     tls: &TlsContexts,
-) -> Result<HashMap<AddressKey, Checker>, StartError> {
+) -> Result<HashMap<TargetKey, Checker>, StartError> {
     let mut checkers = HashMap::with_capacity(config.address_count());
     for record in &config.records {
-        let check = Arc::new(record.check.clone());
         for server in &record.servers {
             let names = Arc::new(crate::check::TargetNames {
                 record: record.name.to_string(),
                 server: server.name.clone(),
             });
-            for address in &server.addresses {
-                let target =
-                    crate::check::Target::of_record(record, names.clone(), *address, check.clone());
-                let checker = Checker::new(target, tls).map_err(|source| StartError {
-                    record: record.name.to_string(),
-                    source,
-                })?;
-                let key = AddressKey {
-                    record: record.name.clone(),
-                    server: server.name.clone(),
-                    address: *address,
-                };
-                checkers.insert(key, checker);
+            for check in record.checks_of(server) {
+                let spec = Arc::new(check.spec.clone());
+                for address in &server.addresses {
+                    let target = crate::check::Target::of_record(
+                        record,
+                        names.clone(),
+                        *address,
+                        spec.clone(),
+                        check.timing.timeout,
+                    );
+                    let checker = Checker::new(target, tls).map_err(|source| StartError {
+                        record: record.name.to_string(),
+                        source,
+                    })?;
+                    let key = TargetKey {
+                        address: AddressKey {
+                            record: record.name.clone(),
+                            server: server.name.clone(),
+                            address: *address,
+                        },
+                        check: check.label.clone(),
+                    };
+                    checkers.insert(key, checker);
+                }
             }
         }
     }

@@ -18,12 +18,12 @@ use super::clock::WallClock;
 use super::operator::override_status;
 use super::record_state::RecordState;
 use crate::config::Record;
-use crate::engine::{Engine, FamilyDecision, Health, OverrideKind, RecordDecision};
+use crate::engine::{CheckResult, Engine, FamilyDecision, Health, OverrideKind, RecordDecision};
 use crate::snapshot::Timestamp;
 use crate::snapshot::{
-    AddressStatus, Alarm, AlarmKind, CheckStatus, DesiredState, DesiredStatus, ErrorStatus,
-    FamilyStatus, HealthState, PublishedState, PublishedStatus, RecordStatus, ReloadStatus,
-    ServerStatus, Snapshot, UpdateStatus, ZonePropagation,
+    AddressCheckStatus, AddressStatus, Alarm, AlarmKind, CheckStatus, DesiredState, DesiredStatus,
+    ErrorStatus, FamilyStatus, HealthState, PublishedState, PublishedStatus, RecordStatus,
+    ReloadStatus, ServerStatus, Snapshot, UpdateStatus, ZonePropagation,
 };
 use crate::vocabulary::{AddressList, AddressRrset, Family};
 
@@ -176,12 +176,12 @@ fn record_status(
     state: &RecordState,
     clock: &WallClock,
 ) -> RecordStatus {
-    let layout = engine.layout(&record.name).unwrap_or_default();
+    let addresses = engine.address_states(&record.name).unwrap_or_default();
     let servers = record
         .servers
         .iter()
-        .zip(layout)
-        .map(|(server, ids)| ServerStatus {
+        .zip(addresses)
+        .map(|(server, addresses)| ServerStatus {
             drained: engine
                 .overrides()
                 .entries()
@@ -193,25 +193,27 @@ fn record_status(
                 })
                 .map(override_status),
             name: server.name.clone(),
-            addresses: ids
+            addresses: addresses
                 .iter()
-                .filter_map(|id| engine.address_state(*id))
                 .map(|address| AddressStatus {
                     address: address.address,
                     health: health_state(address.health),
                     since: clock.timestamp(address.since),
-                    last_check: address.last_check.map(|check| CheckStatus {
-                        passed: check.passed,
-                        detail: check.detail.clone(),
-                        at: clock.timestamp(check.finished),
-                        duration_seconds: check
-                            .finished
-                            .saturating_duration_since(check.started)
-                            .as_secs_f64(),
-                        certificate_expires: check.certificate_expires.map(Timestamp::from),
-                    }),
+                    last_check: address.last_check.map(|check| check_status(check, clock)),
                     checks_passed: address.checks_passed,
                     checks_failed: address.checks_failed,
+                    checks: address
+                        .checks
+                        .iter()
+                        .map(|check| AddressCheckStatus {
+                            label: check.label.to_owned(),
+                            health: health_state(check.health),
+                            since: clock.timestamp(check.since),
+                            last_check: check.last_check.map(|result| check_status(result, clock)),
+                            checks_passed: check.checks_passed,
+                            checks_failed: check.checks_failed,
+                        })
+                        .collect(),
                 })
                 .collect(),
         })
@@ -247,6 +249,20 @@ fn record_status(
             failures: error.failures,
         }),
         alarms: alarms(state, clock),
+    }
+}
+
+/// One finished check, as status shows it.
+fn check_status(check: &CheckResult, clock: &WallClock) -> CheckStatus {
+    CheckStatus {
+        passed: check.passed,
+        detail: check.detail.clone(),
+        at: clock.timestamp(check.finished),
+        duration_seconds: check
+            .finished
+            .saturating_duration_since(check.started)
+            .as_secs_f64(),
+        certificate_expires: check.certificate_expires.map(Timestamp::from),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::config::{CheckSpec, Record};
 pub struct Target {
     /// The address to connect to, IPv4 or IPv6.
     pub address: IpAddr,
-    /// How to check it (shared by all addresses of a record).
+    /// How to check it (shared by all addresses with this check).
     pub check: Arc<CheckSpec>,
     /// The Host header when the check names none: the record name without its trailing dot.
     pub default_host: String,
@@ -31,21 +31,23 @@ pub struct TargetNames {
 }
 
 impl Target {
-    /// The target for one address of `server` of `record`, sharing the
-    /// record's `check`; the default Host header is the record name without
-    /// its trailing dot.
+    /// The target for one address of `server` of `record` and one of its
+    /// checks (`check` shared between addresses, with the check's
+    /// `timeout`); the default Host header is the record name without its
+    /// trailing dot.
     pub fn of_record(
         record: &Record,
         names: Arc<TargetNames>,
         address: IpAddr,
         check: Arc<CheckSpec>,
+        timeout: Duration,
     ) -> Target {
         Target {
             address,
             check,
             default_host: record.name.to_ascii().trim_end_matches('.').to_string(),
             names,
-            timeout: record.timing.timeout,
+            timeout,
         }
     }
 }

@@ -302,10 +302,11 @@ fn client(config: &Config, key: TsigKey) -> Client {
 }
 
 /// Raises the open-file limit and warns when it is still too low for the
-/// addresses to check.
+/// addresses to check (each check of an address may keep a connection).
 fn raise_open_file_limit(config: &Config) {
     let addresses = config.address_count();
-    let need = open_files::need(addresses);
+    let checks = config.check_count();
+    let need = open_files::need(checks);
     let raised = open_files::raise();
     let soft = match &raised {
         Ok(limit) => limit.now,
@@ -316,7 +317,7 @@ fn raise_open_file_limit(config: &Config) {
         Ok(limit) if limit.now < need => tracing::warn!(
             limit = limit.now,
             need,
-            "the open-file limit is {}, but checking {addresses} addresses takes about {need} descriptors: connections are kept open for at most {kept} of them (a crash of the other servers is noticed by their next check, not at once); raise the hard limit (LimitNOFILE= in the systemd unit, ulimit -Hn)",
+            "the open-file limit is {}, but checking {addresses} addresses ({checks} checks) takes about {need} descriptors: connections are kept open for at most {kept} of them (a crash of the other servers is noticed by their next check, not at once); raise the hard limit (LimitNOFILE= in the systemd unit, ulimit -Hn)",
             limit.now
         ),
         Ok(limit) if limit.now > limit.before => {

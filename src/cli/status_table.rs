@@ -57,15 +57,18 @@ pub fn render(snapshot: &Snapshot) -> String {
             for address in &server.addresses {
                 let last = address.last_check.as_ref().map_or("-".to_owned(), |check| {
                     let verdict = if check.passed { "passed" } else { "failed" };
-                    format!("{verdict}: {}", check.detail)
+                    match address.telling_check() {
+                        Some(telling) => format!("{} {verdict}: {}", telling.label, check.detail),
+                        None => format!("{verdict}: {}", check.detail),
+                    }
                 });
                 addresses.push(vec![
                     record.name.clone(),
                     server.name.clone(),
                     address.address.to_string(),
                     match server.drained {
-                        Some(_) => format!("{}, drained", address.health.as_str()),
-                        None => address.health.as_str().to_owned(),
+                        Some(_) => format!("{}, drained", address.health_text()),
+                        None => address.health_text(),
                     },
                     address.since.to_string(),
                     last,

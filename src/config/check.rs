@@ -104,23 +104,28 @@ const CHECK_TYPES: &[(&str, CheckType)] = &[
 /// Validates the `check:` table at `path`.
 pub(super) fn read_check(node: &Node, path: &str, report: &mut Report) -> Option<CheckSpec> {
     let table = Table::read(node, path, CHECK_KEYS, report)?;
+    read_check_of(&table, report)
+}
+
+/// The check a table read with (at least) [`CHECK_KEYS`] describes.
+pub(super) fn read_check_of(table: &Table, report: &mut Report) -> Option<CheckSpec> {
     let check_type = table.required(
         "type",
         "give tcp, http, https, tls, smtp, dns or exec",
         report,
         |node| scalar::keyword(node, CHECK_TYPES),
     )?;
-    refuse_keys_of_other_types(&table, check_type, report);
+    refuse_keys_of_other_types(table, check_type, report);
     match check_type {
         CheckType::Tcp => {
             let hint = "a tcp check needs the port to connect to";
             let port = table.required("port", hint, report, port)?;
             Some(CheckSpec::Tcp { port })
         }
-        CheckType::Http(scheme) => read_http_check(&table, scheme, report).map(CheckSpec::Http),
-        CheckType::Dns => read_dns_check(&table, report).map(CheckSpec::Dns),
-        CheckType::Tls => read_tls_check(&table, report).map(CheckSpec::Tls),
-        CheckType::Smtp => read_smtp_check(&table, report).map(CheckSpec::Smtp),
+        CheckType::Http(scheme) => read_http_check(table, scheme, report).map(CheckSpec::Http),
+        CheckType::Dns => read_dns_check(table, report).map(CheckSpec::Dns),
+        CheckType::Tls => read_tls_check(table, report).map(CheckSpec::Tls),
+        CheckType::Smtp => read_smtp_check(table, report).map(CheckSpec::Smtp),
         CheckType::Exec => {
             let hint = "an exec check needs the program to run, e.g. run: [/usr/local/bin/check-db, --quick]";
             let argv = table.required("run", hint, report, scalar::command);
@@ -130,6 +135,27 @@ pub(super) fn read_check(node: &Node, path: &str, report: &mut Report) -> Option
                 port: port.ok()?,
             }))
         }
+    }
+}
+
+/// The label a check goes by when it is given no `name:`: its type and
+/// port, e.g. `https:443` or `tcp:25` (`exec` alone for a program given
+/// no port).
+pub fn default_label(spec: &CheckSpec) -> String {
+    let (kind, port) = match spec {
+        CheckSpec::Tcp { port } => ("tcp", Some(*port)),
+        CheckSpec::Http(http) => match http.scheme {
+            HttpScheme::Http => ("http", Some(http.port)),
+            HttpScheme::Https => ("https", Some(http.port)),
+        },
+        CheckSpec::Dns(dns) => ("dns", Some(dns.port)),
+        CheckSpec::Tls(tls) => ("tls", Some(tls.port)),
+        CheckSpec::Smtp(smtp) => ("smtp", Some(smtp.port)),
+        CheckSpec::Exec(exec) => ("exec", exec.port),
+    };
+    match port {
+        Some(port) => format!("{kind}:{port}"),
+        None => kind.to_string(),
     }
 }
 

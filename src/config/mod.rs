@@ -9,11 +9,13 @@
 //! Rules worth knowing when writing a file (the annotated example
 //! `deploy/dnsfailover.example.yaml` documents every key):
 //! - unknown keys are errors in every table, so a typo never goes unnoticed;
-//! - a record's `check` replaces `defaults.check` as a whole: fields are not
-//!   merged between the two;
+//! - a record's `check` (or `checks` list) replaces `defaults.check` as a
+//!   whole: fields are not merged between the two; a server's own replaces
+//!   the record's;
 //! - YAML types are not guessed: `port: "80"` is a string and refused.
 
 mod check;
+mod check_list;
 mod control;
 mod document;
 mod http;
@@ -31,13 +33,14 @@ mod settings;
 mod table;
 #[cfg(test)]
 mod tests;
+mod timing;
 
 use std::path::Path;
 
 use crate::vocabulary::KeySource;
 
 pub use check::{
-    DEFAULT_EXPECT_STATUS, DEFAULT_HTTPS_PORT, DEFAULT_HTTP_PATH, DEFAULT_HTTP_PORT,
+    default_label, DEFAULT_EXPECT_STATUS, DEFAULT_HTTPS_PORT, DEFAULT_HTTP_PATH, DEFAULT_HTTP_PORT,
     DEFAULT_QUERY_TYPE, DEFAULT_SMTP_PORT,
 };
 pub use control::{DEFAULT_CONTROL_SOCKET, DEFAULT_STATE_FILE};
@@ -54,8 +57,9 @@ pub use propagation::DEFAULT_LAGGING_AFTER;
 pub use scalar::MAX_DURATION;
 pub use settings::{
     DEFAULT_CHECK_TIMEOUT, DEFAULT_FALL, DEFAULT_INTERVAL, DEFAULT_MAX_ADDRESSES, DEFAULT_RISE,
-    DEFAULT_TTL, MAX_MAX_ADDRESSES, MAX_THRESHOLD, MAX_TTL,
+    DEFAULT_TTL, MAX_MAX_ADDRESSES, MAX_TTL,
 };
+pub use timing::MAX_THRESHOLD;
 
 use report::Report;
 

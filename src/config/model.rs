@@ -39,6 +39,19 @@ impl Config {
             .map(|server| server.addresses.len())
             .sum()
     }
+
+    /// How many checks run: one per check of every address.
+    pub fn check_count(&self) -> usize {
+        self.records
+            .iter()
+            .flat_map(|record| {
+                record
+                    .servers
+                    .iter()
+                    .map(|server| server.addresses.len() * record.checks_of(server).len())
+            })
+            .sum()
+    }
 }
 
 /// The primary nameserver and how to talk to it.
@@ -105,10 +118,10 @@ pub struct Record {
     pub failover_ttl: Option<u32>,
     /// Servers in order of preference; never empty; every server has at least one address.
     pub servers: Vec<Server>,
-    /// How each address is checked.
-    pub check: CheckSpec,
-    /// Check interval, timeout and the rise/fall thresholds.
-    pub timing: Timing,
+    /// The checks every address must pass to be up, each with its own
+    /// timing; never empty, labels unique. A server's own `checks` replace
+    /// these for its addresses (see [`Record::checks_of`]).
+    pub checks: Vec<Check>,
     /// What to publish when every server of a family is down.
     pub when_all_down: AllDownPolicy,
     /// Overwrite RRsets that hold addresses not in this configuration.
@@ -122,6 +135,17 @@ pub struct Record {
 }
 
 impl Record {
+    /// The checks the addresses of `server` must pass: the server's own,
+    /// or the record's.
+    pub fn checks_of<'a>(&'a self, server: &'a Server) -> &'a [Check] {
+        server.checks.as_deref().unwrap_or(&self.checks)
+    }
+
+    /// The record's first check: its only one in the common case of `check:`.
+    pub fn first_check(&self) -> &Check {
+        &self.checks[0]
+    }
+
     /// The TTL to publish the server at `chosen` (its index among the
     /// servers with addresses of the family) with; `all_down` when every
     /// one is down.
@@ -184,6 +208,29 @@ pub struct Server {
     pub name: String,
     /// Its addresses, IPv4 and/or IPv6; never empty, no duplicates.
     pub addresses: Vec<IpAddr>,
+    /// Checks of its own replacing the record's for its addresses; `None`:
+    /// the record's.
+    pub checks: Option<Vec<Check>>,
+}
+
+/// One check an address must pass, with its own timing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// A label unique among the checks of a record or server, e.g.
+    /// `https:443` or the check's `name:`; names the check in status and logs.
+    pub label: String,
+    /// How the check probes an address.
+    pub spec: CheckSpec,
+    /// Its interval, timeout and rise/fall thresholds.
+    pub timing: Timing,
+}
+
+impl Check {
+    /// True when `other` is the same check: same label and spec (its timing
+    /// may differ). What is known of a check survives a reload only then.
+    pub fn same_as(&self, other: &Check) -> bool {
+        self.label == other.label && self.spec == other.spec
+    }
 }
 
 /// How often and how patiently an address is checked.

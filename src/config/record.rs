@@ -6,17 +6,18 @@ use std::net::IpAddr;
 
 use hickory_proto::rr::Name;
 
+use super::check_list::{check_item_timing, read_checks, CheckSetting};
 use super::node::{Node, Position};
 use super::report::{item_path, Report};
 use super::scalar;
-use super::settings::{CheckSetting, Settings, SETTING_KEYS};
+use super::settings::{Settings, SETTING_KEYS};
 use super::table::{Reported, Table};
-use super::{CheckSpec, Record, Server};
+use super::{Check, Record, Server, Timing};
 
 /// Keys of a record that are not settings.
 const RECORD_OWN_KEYS: &[&str] = &["name", "zone", "takeover", "servers"];
 /// Keys of a server.
-pub(super) const SERVER_KEYS: &[&str] = &["name", "addresses"];
+pub(super) const SERVER_KEYS: &[&str] = &["name", "addresses", "check", "checks"];
 
 /// All keys of a record.
 pub(super) fn record_keys() -> Vec<&'static str> {
@@ -55,19 +56,18 @@ pub(super) fn read_record(
     );
     let zone = read_zone(&table, name.as_ref(), report);
     let takeover = table.parse("takeover", report, scalar::boolean);
-    let servers = read_servers(&table, report);
     let settings = defaults.overridden_by(&table, report);
-    let check = required_check(settings.check, &table, report);
+    let servers = read_servers(&table, settings.timing, report);
+    let checks = required_checks(&settings, &table, report);
     let name_position = table.get("name").map(|node| node.position);
-    let record = match (name.clone(), zone, takeover, servers, check) {
-        (Some(name), Ok(zone), Ok(takeover), Some(servers), Some(check)) => Some(Record {
+    let record = match (name.clone(), zone, takeover, servers, checks) {
+        (Some(name), Ok(zone), Ok(takeover), Some(servers), Some(checks)) => Some(Record {
             name,
             zone,
             ttl: settings.ttl,
             failover_ttl: settings.failover_ttl,
             servers,
-            check,
-            timing: settings.timing,
+            checks,
             when_all_down: settings.when_all_down,
             takeover: takeover.unwrap_or(false),
             failback: settings.failback,
@@ -102,17 +102,14 @@ fn read_zone(
     Ok(zone)
 }
 
-/// The record's check, its own or inherited; reported when there is none.
-fn required_check(check: CheckSetting, table: &Table, report: &mut Report) -> Option<CheckSpec> {
-    match check {
-        CheckSetting::Valid(check) => Some(check),
-        CheckSetting::Invalid => None,
-        CheckSetting::Absent => {
-            let message = "missing; give a check here or in defaults.check";
-            report.add(table.position(), &table.field("check"), message);
-            None
-        }
+/// The record's checks, its own or inherited, with the record's timing
+/// where a check gives none; reported when there is none.
+fn required_checks(settings: &Settings, table: &Table, report: &mut Report) -> Option<Vec<Check>> {
+    if settings.check == CheckSetting::Absent {
+        let message = "missing; give a check here or in defaults.check";
+        report.add(table.position(), &table.field("check"), message);
     }
+    settings.check.resolved(settings.timing)
 }
 
 /// A record name: a domain name with at least two labels.
@@ -127,7 +124,8 @@ fn record_name(node: &Node) -> Result<Name, String> {
 }
 
 /// `servers:`: a non-empty list with unique server names and addresses.
-fn read_servers(table: &Table, report: &mut Report) -> Option<Vec<Server>> {
+/// A server's own checks take the record's `timing` where they give none.
+fn read_servers(table: &Table, timing: Timing, report: &mut Report) -> Option<Vec<Server>> {
     let hint = "list the servers in order of preference, each { name, addresses }";
     let nodes = table.required("servers", hint, report, scalar::sequence)?;
     let path = table.field("servers");
@@ -145,6 +143,7 @@ fn read_servers(table: &Table, report: &mut Report) -> Option<Vec<Server>> {
             node,
             &item_path(&path, index),
             &mut taken,
+            timing,
             report,
         ));
     }
@@ -159,9 +158,24 @@ struct Taken {
     addresses: HashMap<IpAddr, String>,
 }
 
-/// One `{ name, addresses }` server; a name or address already in `taken` is reported.
-fn read_server(node: &Node, path: &str, taken: &mut Taken, report: &mut Report) -> Option<Server> {
+/// One `{ name, addresses }` server, optionally with checks of its own; a
+/// name or address already in `taken` is reported.
+fn read_server(
+    node: &Node,
+    path: &str,
+    taken: &mut Taken,
+    timing: Timing,
+    report: &mut Report,
+) -> Option<Server> {
     let table = Table::read(node, path, SERVER_KEYS, report)?;
+    let checks = read_checks(&table, report);
+    if let Some(checks) = &checks {
+        check_item_timing(checks, timing, None, report);
+    }
+    let checks = match checks {
+        None => Ok(None),
+        Some(checks) => checks.resolved(timing).map(Some).ok_or(Reported),
+    };
     let name = table.required(
         "name",
         "give a label for logs, e.g. web1",
@@ -210,6 +224,7 @@ fn read_server(node: &Node, path: &str, taken: &mut Taken, report: &mut Report) 
     Some(Server {
         name: name?,
         addresses,
+        checks: checks.ok()?,
     })
     .filter(|_| complete)
 }

@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use humantime::format_duration;
 
-use super::check::read_check;
+use super::check_list::{check_item_timing, read_checks, CheckSetting};
 use super::report::Report;
 use super::scalar;
 use super::table::Table;
-use super::{AllDownPolicy, CheckSpec, FailbackPolicy, PoolMode, Timing};
+use super::timing::threshold;
+use super::{AllDownPolicy, FailbackPolicy, PoolMode, Timing};
 
 /// Keys of the settings, in `defaults:` and in each record.
 pub(super) const SETTING_KEYS: &[&str] = &[
@@ -20,6 +21,7 @@ pub(super) const SETTING_KEYS: &[&str] = &[
     "fall",
     "rise",
     "check",
+    "checks",
     "when_all_down",
     "failback",
     "mode",
@@ -42,8 +44,6 @@ pub const DEFAULT_RISE: u32 = 2;
 pub const DEFAULT_MAX_ADDRESSES: usize = 8;
 /// The largest `max_addresses` allowed: an RRset a UDP answer still holds.
 pub const MAX_MAX_ADDRESSES: usize = 64;
-/// Largest `fall` and `rise` allowed.
-pub const MAX_THRESHOLD: u32 = 100;
 
 const ALL_DOWN_POLICIES: &[(&str, AllDownPolicy)] = &[
     ("keep", AllDownPolicy::Keep),
@@ -56,17 +56,6 @@ const FAILBACK_POLICIES: &[(&str, FailbackPolicy)] = &[
     ("auto", FailbackPolicy::Auto),
     ("manual", FailbackPolicy::Manual),
 ];
-
-/// The check a table ends up with.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum CheckSetting {
-    /// Neither this table nor the one it inherits from gives a check.
-    Absent,
-    /// A check is given but wrong (already reported).
-    Invalid,
-    /// A valid check.
-    Valid(CheckSpec),
-}
 
 /// The timing values a table gives itself (`None`: not given or invalid).
 struct GivenTiming {
@@ -110,22 +99,16 @@ impl Settings {
     }
 
     /// The settings of `table`, each falling back to `self` when not given (or invalid).
-    /// A given `check` replaces the inherited one as a whole.
+    /// A given `check` or `checks` replaces the inherited one as a whole.
     pub fn overridden_by(&self, table: &Table, report: &mut Report) -> Settings {
-        let threshold = |node| scalar::integer(node, 1u32, MAX_THRESHOLD);
         let timing = GivenTiming {
             interval: table.optional("interval", report, scalar::duration),
             timeout: table.optional("timeout", report, scalar::duration),
             fall: table.optional("fall", report, threshold),
             rise: table.optional("rise", report, threshold),
         };
-        let check = match table.get("check") {
-            None => self.check.clone(),
-            Some(node) => match read_check(node, &table.field("check"), report) {
-                Some(check) => CheckSetting::Valid(check),
-                None => CheckSetting::Invalid,
-            },
-        };
+        let own_checks = read_checks(table, report);
+        let check = own_checks.clone().unwrap_or_else(|| self.check.clone());
         let ttl = |node| scalar::integer(node, 1u32, MAX_TTL);
         let given_ttl = table.optional("ttl", report, ttl);
         let given_failover_ttl = table.optional("failover_ttl", report, ttl);
@@ -170,6 +153,8 @@ impl Settings {
             && !given_but_invalid("timeout", timing.timeout)
         {
             settings.check_timeout_fits_interval(table, report);
+            let inherited_by = own_checks.is_none().then_some(table);
+            check_item_timing(&settings.check, settings.timing, inherited_by, report);
         }
         settings
     }

@@ -48,6 +48,7 @@ fn the_issue_example_becomes_exactly_this_config() {
     let server = |label: &str, addresses: &[&str]| Server {
         name: label.to_string(),
         addresses: addresses.iter().map(|text| ip(text)).collect(),
+        checks: None,
     };
     let expected = Config {
         nameserver: Nameserver {
@@ -71,24 +72,27 @@ fn the_issue_example_becomes_exactly_this_config() {
                 server("web2", &["192.0.2.11", "2001:db8::11"]),
                 server("web3", &["192.0.2.12"]),
             ],
-            check: CheckSpec::Http(HttpCheck {
-                scheme: HttpScheme::Http,
-                port: 80,
-                path: "/health".to_string(),
-                host: None,
-                expect_status: vec![200],
-                expect_body: Some("ok".to_string()),
-                tls_verify: true,
-                tls_server_name: None,
-                tls_ca_file: None,
-                expiry_warning_days: None,
-            }),
-            timing: Timing {
-                interval: Duration::from_secs(1),
-                timeout: Duration::from_millis(500),
-                fall: 2,
-                rise: 2,
-            },
+            checks: vec![Check {
+                label: "http:80".to_string(),
+                spec: CheckSpec::Http(HttpCheck {
+                    scheme: HttpScheme::Http,
+                    port: 80,
+                    path: "/health".to_string(),
+                    host: None,
+                    expect_status: vec![200],
+                    expect_body: Some("ok".to_string()),
+                    tls_verify: true,
+                    tls_server_name: None,
+                    tls_ca_file: None,
+                    expiry_warning_days: None,
+                }),
+                timing: Timing {
+                    interval: Duration::from_secs(1),
+                    timeout: Duration::from_millis(500),
+                    fall: 2,
+                    rise: 2,
+                },
+            }],
             when_all_down: AllDownPolicy::Keep,
             takeover: false,
             failback: FailbackPolicy::Auto,
@@ -115,7 +119,7 @@ fn built_in_defaults_apply_without_a_defaults_section() {
     assert!(record.name.is_fqdn());
     assert_eq!(record.ttl, DEFAULT_TTL);
     assert_eq!(
-        record.timing,
+        record.first_check().timing,
         Timing {
             interval: DEFAULT_INTERVAL,
             timeout: DEFAULT_CHECK_TIMEOUT,
@@ -124,8 +128,8 @@ fn built_in_defaults_apply_without_a_defaults_section() {
         }
     );
     assert_eq!(record.when_all_down, AllDownPolicy::Keep);
-    let CheckSpec::Http(check) = &record.check else {
-        panic!("an https check: {:?}", record.check);
+    let CheckSpec::Http(check) = &record.first_check().spec else {
+        panic!("an https check: {:?}", record.first_check().spec);
     };
     assert_eq!(check.scheme, HttpScheme::Https);
     assert_eq!(check.port, DEFAULT_HTTPS_PORT);
@@ -147,20 +151,29 @@ fn a_record_overrides_each_default_and_inherits_the_rest() {
     ));
     let (a, b) = (&config.records[0], &config.records[1]);
     assert_eq!((a.ttl, b.ttl), (60, 5));
-    assert_eq!(a.timing.interval, Duration::from_secs(10));
-    assert_eq!(b.timing.interval, Duration::from_secs(90));
+    assert_eq!(a.first_check().timing.interval, Duration::from_secs(10));
+    assert_eq!(b.first_check().timing.interval, Duration::from_secs(90));
     assert_eq!(
-        (a.timing.timeout, b.timing.timeout),
+        (
+            a.first_check().timing.timeout,
+            b.first_check().timing.timeout
+        ),
         (Duration::from_secs(3), Duration::from_secs(3))
     );
-    assert_eq!((a.timing.fall, b.timing.fall), (4, 4));
-    assert_eq!((a.timing.rise, b.timing.rise), (5, 1));
+    assert_eq!(
+        (a.first_check().timing.fall, b.first_check().timing.fall),
+        (4, 4)
+    );
+    assert_eq!(
+        (a.first_check().timing.rise, b.first_check().timing.rise),
+        (5, 1)
+    );
     assert_eq!(
         (a.when_all_down, b.when_all_down),
         (AllDownPolicy::First, AllDownPolicy::Keep)
     );
-    assert_eq!(a.check, CheckSpec::Tcp { port: 22 });
-    assert_eq!(b.check, CheckSpec::Tcp { port: 22 });
+    assert_eq!(a.first_check().spec, CheckSpec::Tcp { port: 22 });
+    assert_eq!(b.first_check().spec, CheckSpec::Tcp { port: 22 });
 }
 
 #[test]
@@ -170,7 +183,7 @@ fn a_record_check_replaces_the_default_check_without_merging_fields() {
          records:\n  - name: www.example.test\n    check: {{ type: http }}\n    \
          servers: [{{ name: a, addresses: [192.0.2.1] }}]\n"
     ));
-    let CheckSpec::Http(check) = &config.records[0].check else {
+    let CheckSpec::Http(check) = &config.records[0].first_check().spec else {
         panic!("an http check");
     };
     assert_eq!((check.port, check.path.as_str()), (DEFAULT_HTTP_PORT, "/"));
@@ -182,7 +195,7 @@ fn anchors_aliases_and_merge_keys_are_resolved() {
     let config = parse_ok(include_str!("../../tests/configs/valid/anchors.yaml"));
     let (www, stat) = (&config.records[0], &config.records[1]);
     assert_eq!(www.servers, stat.servers);
-    let CheckSpec::Http(check) = &stat.check else {
+    let CheckSpec::Http(check) = &stat.first_check().spec else {
         panic!("an http check");
     };
     assert_eq!((check.port, check.path.as_str()), (8080, "/health"));
@@ -221,7 +234,7 @@ fn an_inline_key_and_every_https_option_are_read() {
         "API.Example.Test.",
         "case is kept as written"
     );
-    let CheckSpec::Http(check) = &record.check else {
+    let CheckSpec::Http(check) = &record.first_check().spec else {
         panic!("an https check");
     };
     assert_eq!(check.path, "/healthz?full=1");
@@ -420,12 +433,13 @@ fn problems_come_in_file_order() {
 #[test]
 fn the_annotated_example_mentions_every_key_of_every_table() {
     let record_keys = record::record_keys();
-    let tables: [(&str, &[&str]); 10] = [
+    let tables: [(&str, &[&str]); 11] = [
         ("top level", document::TOP_KEYS),
         ("nameserver", nameserver::NAMESERVER_KEYS),
         ("nameserver.key", nameserver::INLINE_KEY_KEYS),
         ("defaults", settings::SETTING_KEYS),
         ("check", check::CHECK_KEYS),
+        ("checks item", check_list::ITEM_KEYS),
         ("record", &record_keys),
         ("server", record::SERVER_KEYS),
         ("http", http::HTTP_KEYS),
@@ -466,7 +480,12 @@ fn durations_take_units_and_refuse_zero_and_more_than_a_day() {
              records: [{{ name: a.example.test, servers: [{{ name: a, addresses: [192.0.2.1] }}] }}]\n"
         )
     };
-    let interval = |text: &str| parse_ok(&with_interval(text)).records[0].timing.interval;
+    let interval = |text: &str| {
+        parse_ok(&with_interval(text)).records[0]
+            .first_check()
+            .timing
+            .interval
+    };
     assert_eq!(interval("250ms"), Duration::from_millis(250));
     assert_eq!(interval("2m"), Duration::from_secs(120));
     assert_eq!(interval("1day"), MAX_DURATION);
@@ -693,4 +712,128 @@ fn control_problems_are_reported_at_their_field() {
         "{found:?}"
     );
     assert!(found[1].message.contains("absolute"), "{found:?}");
+}
+
+#[test]
+fn a_single_check_is_a_list_of_one_labelled_by_type_and_port() {
+    let config = parse_ok(&format!(
+        "{NAMESERVER}records:\n  - name: www.example.test\n    interval: 3s\n    \
+         check: {{ type: https }}\n    servers: [{{ name: a, addresses: [192.0.2.1] }}]\n"
+    ));
+    let record = &config.records[0];
+    assert_eq!(record.checks.len(), 1);
+    assert_eq!(record.first_check().label, "https:443");
+    assert_eq!(record.first_check().timing.interval, Duration::from_secs(3));
+    assert_eq!(
+        record.checks_of(&record.servers[0]),
+        record.checks.as_slice()
+    );
+}
+
+#[test]
+fn checks_take_their_own_timing_over_the_records() {
+    let config = parse_ok(&format!(
+        "{NAMESERVER}defaults: {{ fall: 4 }}\nrecords:\n  - name: www.example.test\n    \
+         interval: 5s\n    timeout: 1s\n    rise: 3\n    checks:\n      \
+         - {{ type: tcp, port: 443 }}\n      \
+         - {{ type: smtp, name: mail, interval: 20s, timeout: 4s, fall: 1, rise: 7 }}\n    \
+         servers: [{{ name: a, addresses: [192.0.2.1] }}]\n"
+    ));
+    let checks = &config.records[0].checks;
+    let labels: Vec<&str> = checks.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, ["tcp:443", "mail"]);
+    assert_eq!(checks[0].spec, CheckSpec::Tcp { port: 443 });
+    assert!(matches!(
+        checks[1].spec,
+        CheckSpec::Smtp(SmtpCheck { port: 25, .. })
+    ));
+    let secs = Duration::from_secs;
+    assert_eq!(
+        checks[0].timing,
+        Timing {
+            interval: secs(5),
+            timeout: secs(1),
+            fall: 4,
+            rise: 3
+        }
+    );
+    assert_eq!(
+        checks[1].timing,
+        Timing {
+            interval: secs(20),
+            timeout: secs(4),
+            fall: 1,
+            rise: 7
+        }
+    );
+}
+
+#[test]
+fn inherited_checks_take_the_timing_of_the_record_that_inherits_them() {
+    let config = parse_ok(&format!(
+        "{NAMESERVER}defaults:\n  checks: [{{ type: tcp, port: 80 }}, {{ type: tcp, port: 81, rise: 9 }}]\n\
+         records:\n  - name: www.example.test\n    rise: 4\n    \
+         servers: [{{ name: a, addresses: [192.0.2.1] }}]\n"
+    ));
+    let checks = &config.records[0].checks;
+    assert_eq!((checks[0].timing.rise, checks[1].timing.rise), (4, 9));
+}
+
+#[test]
+fn a_server_may_replace_the_records_checks() {
+    let config = parse_ok(&format!(
+        "{NAMESERVER}records:\n  - name: mail.example.test\n    fall: 5\n    \
+         checks: [{{ type: tcp, port: 443 }}, {{ type: smtp }}]\n    servers:\n      \
+         - {{ name: mx1, addresses: [192.0.2.1] }}\n      \
+         - {{ name: mx2, addresses: [192.0.2.2], checks: [{{ type: smtp, port: 2525 }}] }}\n"
+    ));
+    let record = &config.records[0];
+    assert_eq!(record.checks_of(&record.servers[0]).len(), 2);
+    let own = record.checks_of(&record.servers[1]);
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0].label, "smtp:2525");
+    assert_eq!(own[0].timing.fall, 5, "the record's timing");
+}
+
+#[test]
+fn check_list_mistakes_are_reported_at_their_fields() {
+    let record = |checks: &str| {
+        format!(
+            "{NAMESERVER}records:\n  - name: www.example.test\n    {checks}\n    \
+             servers: [{{ name: a, addresses: [192.0.2.1] }}]\n"
+        )
+    };
+    let fields =
+        |text: &str| -> Vec<String> { problems(text).into_iter().map(|p| p.field).collect() };
+    assert_eq!(fields(&record("checks: []")), ["records[0].checks"]);
+    assert_eq!(
+        fields(&record(
+            "check: { type: tcp, port: 1 }\n    checks: [{ type: tcp, port: 2 }]"
+        )),
+        ["records[0].checks"]
+    );
+    assert_eq!(
+        fields(&record(
+            "checks: [{ type: tcp, port: 1 }, { type: tcp, port: 2, rise: 0 }]"
+        )),
+        ["records[0].checks[1].rise"]
+    );
+    assert_eq!(
+        fields(&record(
+            "checks: [{ type: tcp, port: 1 }, { type: tcp, port: 1 }]"
+        )),
+        ["records[0].checks[1]"]
+    );
+    let duplicate = problems(&record(
+        "checks: [{ type: tcp, port: 1, name: x }, { type: tcp, port: 2, name: x }]",
+    ));
+    assert_eq!(duplicate.len(), 1);
+    assert_eq!(duplicate[0].field, "records[0].checks[1].name");
+    assert!(
+        duplicate[0]
+            .message
+            .contains("already used at records[0].checks[0]"),
+        "{}",
+        duplicate[0].message
+    );
 }

@@ -168,6 +168,7 @@ proptest! {
                 .map(|(i, (addresses, _))| Server {
                     name: format!("web{}", i + 1),
                     addresses: addresses.clone(),
+                    checks: None,
                 })
                 .collect(),
         );

@@ -7,7 +7,8 @@
 //! configuration can be applied ([`Engine::reconfigure`]) without losing the
 //! health of the addresses it keeps.
 //!
-//! - [`HealthTracker`]: rise/fall hysteresis per address.
+//! - [`HealthTracker`]: rise/fall hysteresis per check of an address; an
+//!   address is up only when all its checks are.
 //! - [`Schedule`]: fixed cadence while settled, quick confirmation (see
 //!   [`confirm_delay`]) while a change is pending.
 //! - [`decide_family`]: per record and address family, the RRset to publish
@@ -16,6 +17,7 @@
 //!   take into account.
 //! - [`Engine`]: all of the above for a whole configuration.
 
+mod address_health;
 mod decision;
 mod health;
 mod overrides;
@@ -38,5 +40,6 @@ pub use schedule::{
     MAX_CONFIRM_DELAY, MAX_START_SPREAD, MIN_CONFIRM_DELAY,
 };
 pub use state::{
-    AddressKey, AddressState, CheckResult, Engine, HealthChange, Reconfigured, Target, TargetId,
+    AddressKey, AddressState, CheckResult, CheckState, Engine, HealthChange, Reconfigured, Target,
+    TargetId, TargetKey,
 };

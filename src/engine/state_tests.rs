@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::engine::test_support::{config, ip, named_record, record, rrset, server};
+use crate::engine::test_support::{config, ip, named_record, record, rrset, server, tcp_check};
 use crate::engine::{confirm_delay, FamilyDecision, PublishReason};
 use crate::vocabulary::Family;
 
@@ -205,6 +205,8 @@ fn health_change_names_record_server_and_address() {
             address: ip(W2_V6),
             from: Health::Unknown,
             to: Health::Up,
+            checks: vec!["tcp:80".into()],
+            cause: "ok".into(),
         }
     );
     assert_eq!(
@@ -440,7 +442,7 @@ fn reconfigure_with_a_changed_check_starts_the_record_over() {
     all_up(&mut engine);
     let old = id_of(&engine, 0, W1_V4);
     let mut changed = dual_stack();
-    changed.records[0].check = crate::config::CheckSpec::Tcp { port: 8080 };
+    changed.records[0].checks = vec![tcp_check(8080)];
     let changes = engine.reconfigure(&changed, base + ms(100));
     assert_eq!(
         changes.added.len(),
@@ -468,7 +470,7 @@ fn new_thresholds_apply_to_kept_addresses() {
     let mut engine = Engine::new(&dual_stack(), base);
     all_up(&mut engine);
     let mut strict = dual_stack();
-    strict.records[0].timing.fall = 1;
+    strict.records[0].checks[0].timing.fall = 1;
     let changes = engine.reconfigure(&strict, base + ms(100));
     assert!(changes.added.is_empty());
     let (change, _) = check(&mut engine, W1_V4, false, TIMEOUT);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use hickory_proto::rr::Name;
 
-use crate::config::{AllDownPolicy, CheckSpec, Config, Nameserver, Record, Server, Timing};
+use crate::config::{AllDownPolicy, Check, CheckSpec, Config, Nameserver, Record, Server, Timing};
 use crate::vocabulary::{AddressRrset, KeySource, Transport};
 
 use super::health::Health;
@@ -20,6 +20,7 @@ pub fn server(name: &str, addresses: &[&str]) -> Server {
     Server {
         name: name.to_owned(),
         addresses: addresses.iter().map(|a| ip(a)).collect(),
+        checks: None,
     }
 }
 
@@ -30,6 +31,15 @@ pub fn timing() -> Timing {
         timeout: Duration::from_secs(2),
         fall: 3,
         rise: 2,
+    }
+}
+
+/// A `tcp` check of `port` labelled `tcp:PORT`, with [`timing`].
+pub fn tcp_check(port: u16) -> Check {
+    Check {
+        label: format!("tcp:{port}"),
+        spec: CheckSpec::Tcp { port },
+        timing: timing(),
     }
 }
 
@@ -48,8 +58,7 @@ pub fn named_record(name: &str, servers: Vec<Server>) -> Record {
         mode: crate::config::PoolMode::Failover,
         max_addresses: 8,
         servers,
-        check: CheckSpec::Tcp { port: 80 },
-        timing: timing(),
+        checks: vec![tcp_check(80)],
         when_all_down: AllDownPolicy::Keep,
         takeover: false,
         failback: crate::config::FailbackPolicy::Auto,

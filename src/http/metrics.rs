@@ -85,6 +85,12 @@ impl Collector for SnapshotCollector {
         )?;
         gauges(
             &mut encoder,
+            "dnsfailover_address_check_up",
+            "Whether the address passes this one of its checks (1) or not (0), by its own rise and fall; absent while unknown. The address is up only when all are",
+            records().flat_map(address_check_up),
+        )?;
+        gauges(
+            &mut encoder,
             "dnsfailover_address_state",
             "The address's health: 1 for its current state, 0 for the others",
             records().flat_map(address_states),
@@ -253,10 +259,40 @@ fn addresses(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 3>, Heal
     })
 }
 
+/// The health of each check of each address, labelled `check` besides the
+/// address's labels.
+fn address_check_up(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 4>, i64)> + '_ {
+    record.servers.iter().flat_map(move |server| {
+        server.addresses.iter().flat_map(move |address| {
+            address.checks.iter().filter_map(move |check| {
+                let up = match check.health {
+                    HealthState::Up => 1,
+                    HealthState::Down => 0,
+                    HealthState::Unknown => return None,
+                };
+                let labels = [
+                    ("record", Cow::Borrowed(record.name.as_str())),
+                    ("server", Cow::Borrowed(server.name.as_str())),
+                    ("address", Cow::Owned(address.address.to_string())),
+                    ("check", Cow::Borrowed(check.label.as_str())),
+                ];
+                Some((labels, up))
+            })
+        })
+    })
+}
+
+/// The expiry of the certificate an address presented: in the last result
+/// of its first check that saw one.
 fn certificate_expiry(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 3>, f64)> + '_ {
     record.servers.iter().flat_map(move |server| {
         server.addresses.iter().filter_map(move |address| {
-            let expires = address.last_check.as_ref()?.certificate_expires?;
+            let expires = address
+                .checks
+                .iter()
+                .filter_map(|check| check.last_check.as_ref()?.certificate_expires)
+                .next()
+                .or_else(|| address.last_check.as_ref()?.certificate_expires)?;
             let labels = [
                 ("record", Cow::Borrowed(record.name.as_str())),
                 ("server", Cow::Borrowed(server.name.as_str())),

@@ -270,6 +270,11 @@ fn render_servers(out: &mut String, record: &RecordStatus) -> fmt::Result {
                 ),
                 None => "none yet".to_owned(),
             };
+            let last = if address.checks.len() > 1 {
+                every_check(address)
+            } else {
+                last
+            };
             writeln!(
                 out,
                 "<tr><td>{server}</td><td>{address}</td><td class=\"{class}\">{state}</td>\
@@ -277,8 +282,8 @@ fn render_servers(out: &mut String, record: &RecordStatus) -> fmt::Result {
                 server = escape(&server.name),
                 address = address.address,
                 state = match server.drained {
-                    Some(_) => format!("{}, drained", address.health.as_str()),
-                    None => address.health.as_str().to_owned(),
+                    Some(_) => format!("{}, drained", address.health_text()),
+                    None => address.health_text(),
                 },
                 since = address.since,
                 last = escape(&last),
@@ -287,6 +292,26 @@ fn render_servers(out: &mut String, record: &RecordStatus) -> fmt::Result {
     }
     out.push_str("</table>\n");
     Ok(())
+}
+
+/// Each check of an address with its health and last result, e.g.
+/// `tcp:80 up (passed: connected); smtp:25 down (failed: connection refused)`.
+fn every_check(address: &crate::snapshot::AddressStatus) -> String {
+    address
+        .checks
+        .iter()
+        .map(|check| {
+            let result = check.last_check.as_ref().map_or_else(
+                || "none yet".to_owned(),
+                |result| {
+                    let verdict = if result.passed { "passed" } else { "failed" };
+                    format!("{verdict}: {}", result.detail)
+                },
+            );
+            format!("{} {} ({result})", check.label, check.health.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// `text` with the characters that mean something in HTML replaced.

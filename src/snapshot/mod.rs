@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use address::{AddressStatus, CheckStatus, HealthState, ServerStatus};
+pub use address::{AddressCheckStatus, AddressStatus, CheckStatus, HealthState, ServerStatus};
 pub use overrides::{OverrideKindStatus, OverrideStatus};
 pub use propagation::{NameserverPropagation, PropagationState, ZonePropagation};
 pub use record::{
