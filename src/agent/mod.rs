@@ -11,6 +11,7 @@ mod followers;
 mod nameserver;
 mod nameserver_health;
 mod operator;
+mod primary_health;
 mod prober;
 mod propagation;
 
@@ -71,12 +72,12 @@ pub struct Agent {
     operators: Option<mpsc::Receiver<crate::control::Incoming>>,
 }
 
-/// The nameservers the agent talks to: the primary it updates, and those
+/// The nameservers the agent talks to: the primaries it updates, and those
 /// whose serving of each update it follows (none: not followed).
 pub struct Nameservers<N, F> {
-    /// The primary.
+    /// The primary, or every primary with the zones each serves.
     pub primary: N,
-    /// How the primary is named in logs and snapshots.
+    /// How the primaries are named in logs and snapshots.
     pub label: String,
     /// The zones' other nameservers.
     pub followers: Option<F>,

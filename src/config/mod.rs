@@ -19,6 +19,7 @@ mod document;
 mod http;
 mod model;
 mod nameserver;
+mod nameservers;
 mod node;
 mod notify;
 mod notify_model;
@@ -26,11 +27,13 @@ mod problem;
 mod propagation;
 mod record;
 mod report;
+mod routing;
 mod scalar;
 mod settings;
 mod table;
 #[cfg(test)]
 mod tests;
+mod zones;
 
 use std::path::Path;
 
