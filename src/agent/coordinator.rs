@@ -7,7 +7,7 @@
 
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -28,6 +28,7 @@ use super::operator;
 use super::primary_health::PrimariesHealth;
 use super::prober::ProbeEvent;
 use super::propagation::Round;
+use super::read_queues::ReadQueues;
 use super::record_state::{RecordState, UpdateReport};
 use super::result_label;
 use super::state_file;
@@ -44,7 +45,7 @@ use crate::vocabulary::{AddressList, Family, Published};
 /// How often every record is read again, to notice edits made behind the
 /// agent's back and answers lost by a restarted nameserver.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
-/// Records read at once (two queries each): enough to start thousands of
+/// Records read at once from one primary (two queries each): enough to start thousands of
 /// records in seconds, few enough not to overflow BIND's TCP listen queue
 /// (`tcp-listen-queue`, 10 by default), which stalls reads for seconds.
 pub const MAX_CONCURRENT_READS: usize = 8;
@@ -76,6 +77,7 @@ struct ChangeEvent {
 enum InFlight {
     Read {
         record: Name,
+        primary: String,
     },
     Update {
         zone: Name,
@@ -89,7 +91,7 @@ impl InFlight {
     /// zone ZONE for NAME, ...".
     fn describe(&self) -> String {
         match self {
-            InFlight::Read { record } => format!("a read of {record}"),
+            InFlight::Read { record, .. } => format!("a read of {record}"),
             InFlight::Update { zone, planned, .. } => {
                 let records: BTreeSet<String> =
                     planned.iter().map(|p| p.record.to_string()).collect();
@@ -156,8 +158,7 @@ pub struct Coordinator<N: Nameserver> {
     /// Records whose decision must be made again.
     dirty: BTreeSet<Name>,
     /// Records waiting to be read, and how many reads are in flight.
-    read_queue: VecDeque<Name>,
-    reads_in_flight: usize,
+    read_queue: ReadQueues,
     /// Records waiting for their backoff to pass.
     retries: BinaryHeap<Reverse<(Instant, Name)>>,
     next_refresh: Instant,
@@ -206,8 +207,7 @@ impl<N: Nameserver> Coordinator<N> {
             tasks: JoinSet::new(),
             in_flight: HashMap::new(),
             dirty: BTreeSet::new(),
-            read_queue: VecDeque::new(),
-            reads_in_flight: 0,
+            read_queue: ReadQueues::default(),
             retries: BinaryHeap::new(),
             next_refresh: now + REFRESH_INTERVAL,
             status,
@@ -430,14 +430,16 @@ impl<N: Nameserver> Coordinator<N> {
             self.statistics.record_removed(&name.to_string());
             self.status.mark(name);
         }
+        self.nameserver = nameserver;
+        self.follow_new_primaries();
         for name in &changes.records_added {
             let zone = self.engine.record(name).and_then(|r| r.zone.clone());
-            self.records.insert(name.clone(), RecordState::new(zone));
+            let mut added = RecordState::new(zone);
+            added.primary = self.nameserver.primary_of(name);
+            self.records.insert(name.clone(), added);
             self.status.mark(name);
             self.queue_read(name);
         }
-        self.nameserver = nameserver;
-        self.follow_new_primaries();
         for name in &changes.records_changed {
             let zone = self.engine.record(name).and_then(|r| r.zone.clone());
             let zone_changed = old_zones.get(name).is_some_and(|old| *old != zone);
@@ -649,11 +651,11 @@ impl<N: Nameserver> Coordinator<N> {
         let Some(in_flight) = self.in_flight.remove(&id) else {
             return;
         };
-        if let InFlight::Read { .. } = in_flight {
-            self.reads_in_flight -= 1;
+        if let InFlight::Read { primary, .. } = &in_flight {
+            self.read_queue.finished(primary);
         }
         match (in_flight, result) {
-            (InFlight::Read { record }, Ok(TaskResult::Read(result))) => {
+            (InFlight::Read { record, .. }, Ok(TaskResult::Read(result))) => {
                 self.on_read(record, result, now)
             }
             (
@@ -680,7 +682,7 @@ impl<N: Nameserver> Coordinator<N> {
     /// unknown, so that it is read again after the backoff.
     fn on_task_failure(&mut self, in_flight: InFlight, cause: String, now: Instant) {
         let (what, records) = match in_flight {
-            InFlight::Read { record } => ("a read", vec![record]),
+            InFlight::Read { record, .. } => ("a read", vec![record]),
             InFlight::Update { planned, .. } => {
                 let records: BTreeSet<Name> = planned.into_iter().map(|p| p.record).collect();
                 ("an update", records.into_iter().collect())
@@ -948,16 +950,14 @@ impl<N: Nameserver> Coordinator<N> {
         if let Some(state) = self.records.get_mut(record) {
             if !state.queued {
                 state.queued = true;
-                self.read_queue.push_back(record.clone());
+                self.read_queue.push(&state.primary, record.clone());
             }
         }
     }
 
+    /// Starts the queued reads, up to [`MAX_CONCURRENT_READS`] per primary.
     fn start_reads(&mut self) {
-        while self.reads_in_flight < MAX_CONCURRENT_READS {
-            let Some(record) = self.read_queue.pop_front() else {
-                break;
-            };
+        while let Some((primary, record)) = self.read_queue.next(MAX_CONCURRENT_READS) {
             let Some(state) = self.records.get_mut(&record) else {
                 continue;
             };
@@ -966,13 +966,13 @@ impl<N: Nameserver> Coordinator<N> {
                 continue;
             }
             state.busy = true;
-            self.reads_in_flight += 1;
+            self.read_queue.started(&primary);
             let read = self.nameserver.read(record.clone(), state.zone.clone());
             let handle = self
                 .tasks
                 .spawn(async move { TaskResult::Read(read.await) });
             self.in_flight
-                .insert(handle.id(), InFlight::Read { record });
+                .insert(handle.id(), InFlight::Read { record, primary });
         }
     }
 

@@ -109,3 +109,29 @@ async fn a_reload_moves_a_record_and_its_failing_update_to_its_new_primary() {
     assert!(single.state().updates.iter().any(|u| u.applied));
     harness.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn reads_stalled_at_one_primary_leave_the_others_slots_free() {
+    let second = Scripted::new(OTHER_ZONE);
+    second.state().read_latency = Duration::from_secs(2 * 3600);
+    let server = Scripted::new(ZONE).with_second_primary(second.clone());
+    server.state().data.insert(name(WWW), published(WEB1));
+    let stalled: Vec<String> = (0..2 * MAX_CONCURRENT_READS)
+        .map(|i| format!("r{i}.example.org."))
+        .collect();
+    let mut records: Vec<Record> = stalled
+        .iter()
+        .map(|owner| Record {
+            zone: Some(name(OTHER_ZONE)),
+            ..record(owner)
+        })
+        .collect();
+    // Queued after every stalled one.
+    records.push(record(WWW));
+    let mut harness = Harness::start(&config(records), &server);
+    harness.all(&[WWW], true, true).await;
+    harness.wait_all_on(&[WWW], WEB1).await;
+    assert_eq!(second.state().max_reads_running, MAX_CONCURRENT_READS);
+    assert_eq!(server.state().reads.len(), 1);
+    harness.stop().await;
+}

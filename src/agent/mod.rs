@@ -14,6 +14,7 @@ mod operator;
 mod primary_health;
 mod prober;
 mod propagation;
+mod read_queues;
 
 use prober::ProbeEvent;
 mod record_state;
