@@ -316,6 +316,36 @@ async fn one_primary_down_delays_only_its_own_zone(stopped: ServerKind) {
         log.contains(&named),
         "the log names the failing primary:\n{log}"
     );
+    let page = client::get(listener, "/");
+    for kind in [ServerKind::Bind, ServerKind::Knot] {
+        let on = format!("on nameserver {}", primary_address(kind));
+        assert!(
+            page.contains(&on),
+            "the page names each record's primary:\n{page}"
+        );
+    }
+    let table = Command::new(support::binary())
+        .args(["status", "--url", &format!("http://{listener}")])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    let row = table
+        .lines()
+        .find(|line| line.starts_with(failing_record) && line.contains("nameserver_failing"))
+        .unwrap_or_else(|| panic!("a failing row for {failing_record}:\n{table}"));
+    assert!(
+        table
+            .lines()
+            .next()
+            .is_some_and(|_| table.contains("NAMESERVER")),
+        "{table}"
+    );
+    assert!(
+        row.trim_end()
+            .ends_with(&primary_address(stopped).to_string()),
+        "{row}"
+    );
     assert!(
         !log.contains("answers again"),
         "the working primary's updates are no recovery of the stopped one:\n{log}"
