@@ -182,14 +182,18 @@ fn status(address: SocketAddr) -> Value {
     serde_json::from_str(&client::get(address, "/status")).expect("/status is JSON")
 }
 
-/// The status of `record` in `status`.
-fn record<'a>(status: &'a Value, record: &str) -> &'a Value {
+/// The status of `record` in `status`, if it is there.
+fn find_record<'a>(status: &'a Value, record: &str) -> Option<&'a Value> {
     status["records"]
         .as_array()
         .expect("records")
         .iter()
         .find(|r| r["name"] == record)
-        .unwrap_or_else(|| panic!("no {record} in {status}"))
+}
+
+/// The status of `record` in `status`.
+fn record<'a>(status: &'a Value, record: &str) -> &'a Value {
+    find_record(status, record).unwrap_or_else(|| panic!("no {record} in {status}"))
 }
 
 fn has_alarm(record: &Value, kind: &str) -> bool {
@@ -468,5 +472,116 @@ async fn preflight_plan_and_key_problems_per_primary() {
     assert!(
         stdout.contains("keys bind-agent-key., knot-agent-key."),
         "{stdout}"
+    );
+}
+
+/// A reload from the single `nameserver:` form to a list adds the second
+/// primary and its record, which then fails over on its own primary; a
+/// list that leaves a record without a primary is refused (by the client,
+/// and on SIGHUP by the agent, which keeps running as it was), naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_adds_a_primary_and_refuses_a_record_without_one() {
+    let mut scene = Scene::start().await;
+    let path = scene.dir.path().join("reload.yaml");
+    let listed = scene.config_with_knot_key(
+        "reload.yaml",
+        &scene.dir.path().join("knot.key").display().to_string(),
+    );
+    let listed = std::fs::read_to_string(listed).unwrap();
+    let (records_at, http_at) = (
+        listed.find("records:\n").unwrap(),
+        listed.find("http:\n").unwrap(),
+    );
+    let knot_record_at = listed.find(&format!("  - name: {KNOT_RECORD}")).unwrap();
+    let single = format!(
+        "nameserver:\n  address: {}\n  key_file: {}/bind.key\n  timeout: 1s\n{}{}",
+        scene.bind.server.addr(),
+        scene.dir.path().display(),
+        &listed[listed.find("defaults:\n").unwrap()..knot_record_at],
+        &listed[http_at..],
+    );
+    assert!(records_at < knot_record_at);
+    std::fs::write(&path, &single).unwrap();
+    let mut agent = AgentProcess::start(&path, &scene.dir.path().join("agent.log"));
+    let listener = agent.listener_address(MOVE_DEADLINE);
+    wait_until(
+        MOVE_DEADLINE,
+        || settled(record(&status(listener), BIND_RECORD)),
+        || {
+            format!(
+                "{BIND_RECORD} settled: {}\n{}",
+                status(listener),
+                agent.log()
+            )
+        },
+    );
+    let reload = |text: &str| {
+        std::fs::write(&path, text).unwrap();
+        Command::new(support::binary())
+            .args(["reload", "--config"])
+            .arg(&path)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+
+    let applied = reload(&listed);
+    let said = String::from_utf8_lossy(&applied.stdout).into_owned();
+    assert!(
+        applied.status.success() && said.contains("applied"),
+        "{applied:?}"
+    );
+    let knot = scene.knot.server.addr().to_string();
+    wait_until(
+        MOVE_DEADLINE,
+        || {
+            let status = status(listener);
+            find_record(&status, KNOT_RECORD)
+                .is_some_and(|r| settled(r) && r["nameserver"] == knot.as_str())
+        },
+        || {
+            format!(
+                "{KNOT_RECORD} settled: {}\n{}",
+                status(listener),
+                agent.log()
+            )
+        },
+    );
+    scene.knot.web[0].kill();
+    wait_until(
+        MOVE_DEADLINE,
+        || scene.knot.server.query(KNOT_RECORD, "A") == [KNOT_WEB[1]],
+        || format!("{KNOT_RECORD} on web2\n{}", agent.log()),
+    );
+
+    let refused = reload(&listed.replace("zones: [knot.test.]", "zones: [other.test]"));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&refused.stdout),
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let problem = format!(
+        "records[1].name: no nameserver in nameservers lists a zone containing {KNOT_RECORD}"
+    );
+    // The client validates the file before it asks; SIGHUP asks the agent.
+    assert_eq!(refused.status.code(), Some(2), "{said}");
+    assert!(said.contains(&problem), "{said}");
+    agent.hang_up();
+    agent.wait_for_log(
+        "reload refused, the running configuration stays",
+        1,
+        MOVE_DEADLINE,
+    );
+    let log = agent.log();
+    assert!(log.contains(&problem), "{log}");
+    wait_until(
+        MOVE_DEADLINE,
+        || status(listener)["last_reload"]["succeeded"] == false,
+        || format!("the refusal in status: {}", status(listener)),
+    );
+    let status_now = status(listener);
+    assert_eq!(
+        record(&status_now, KNOT_RECORD)["nameserver"],
+        knot.as_str()
     );
 }
