@@ -45,9 +45,10 @@ use crate::vocabulary::{AddressList, Family, Published};
 /// How often every record is read again, to notice edits made behind the
 /// agent's back and answers lost by a restarted nameserver.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
-/// Records read at once from one primary (two queries each): enough to start thousands of
-/// records in seconds, few enough not to overflow BIND's TCP listen queue
-/// (`tcp-listen-queue`, 10 by default), which stalls reads for seconds.
+/// Records read at once from one primary (two queries each): enough to
+/// start thousands of records in seconds, few enough not to overflow BIND's
+/// TCP listen queue (`tcp-listen-queue`, 10 by default), which stalls reads
+/// for seconds.
 pub const MAX_CONCURRENT_READS: usize = 8;
 
 /// One RRset change and why, as sent in a zone's UPDATE.
@@ -157,7 +158,7 @@ pub struct Coordinator<N: Nameserver> {
     in_flight: HashMap<task::Id, InFlight>,
     /// Records whose decision must be made again.
     dirty: BTreeSet<Name>,
-    /// Records waiting to be read, and how many reads are in flight.
+    /// Records waiting to be read, and the reads in flight, per primary.
     read_queue: ReadQueues,
     /// Records waiting for their backoff to pass.
     retries: BinaryHeap<Reverse<(Instant, Name)>>,
