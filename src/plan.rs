@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use hickory_proto::rr::Name;
 
 use crate::check::{Checker, Outcome, TlsContexts};
 use crate::config::{Check, Config, Record};
-use crate::dns::{Client, DnsError, RrsetChange, ZoneUpdate};
+use crate::dns::{DnsError, Primaries, RrsetChange, ZoneUpdate};
 use crate::engine::{decide_record, FamilyDecision, Health};
 use crate::vocabulary::{AddressList, AddressRrset};
 
@@ -28,15 +29,17 @@ pub enum PlanError {
     Dns { record: Name, source: DnsError },
 }
 
-/// Runs one round of checks and reads DNS; returns the report to print.
+/// Runs one round of checks and reads DNS, each record at its primary;
+/// returns the report to print.
 pub async fn plan(
     config: &Config,
-    client: &Client,
+    primaries: &Primaries,
     tls: &TlsContexts,
 ) -> Result<String, PlanError> {
     let mut report = String::new();
-    let mut updates: BTreeMap<Name, Vec<RrsetChange>> = BTreeMap::new();
+    let mut updates: BTreeMap<Name, (SocketAddr, Vec<RrsetChange>)> = BTreeMap::new();
     for record in &config.records {
+        let client = &primaries.for_name(&record.name).client;
         let dns = |source| PlanError::Dns {
             record: record.name.clone(),
             source,
@@ -87,7 +90,10 @@ pub async fn plan(
                 describe(family_decision, published.get(family))
             );
             if let FamilyDecision::Publish(publish) = family_decision {
-                updates.entry(zone.clone()).or_default().push(RrsetChange {
+                let (_, changes) = updates
+                    .entry(zone.clone())
+                    .or_insert_with(|| (client.server(), Vec::new()));
+                changes.push(RrsetChange {
                     name: record.name.clone(),
                     family,
                     expected: published.get(family).cloned(),
@@ -99,7 +105,7 @@ pub async fn plan(
     if updates.is_empty() {
         report.push_str("\nDNS is as it should be: no UPDATE would be sent.\n");
     }
-    for (zone, changes) in updates {
+    for (zone, (server, changes)) in updates {
         let update = ZoneUpdate {
             zone: zone.clone(),
             changes,
@@ -107,7 +113,7 @@ pub async fn plan(
         let _ = write!(
             report,
             "\n; UPDATE for zone {zone}, as nsupdate commands:\n{}",
-            update.to_nsupdate(client.server())
+            update.to_nsupdate(server)
         );
     }
     Ok(report)

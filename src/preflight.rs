@@ -2,7 +2,7 @@
 //! the clock, the nameserver, the update policy and the check targets work.
 //! Nothing it sends changes DNS (see [`crate::dns::policy_probe_message`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write as _};
 
 use hickory_proto::rr::Name;
@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::check::TlsContexts;
 use crate::config::{Config, Record};
 use crate::dns::tsig::FUDGE_SECONDS;
-use crate::dns::{Client, DnsError, PolicyVerdict};
+use crate::dns::{Client, DnsError, PolicyVerdict, Primaries};
 use crate::vocabulary::Family;
 
 /// Clock skew up to this is fine; beyond it, and up to TSIG's fudge, a
@@ -109,19 +109,22 @@ impl fmt::Display for Report {
     }
 }
 
-/// Runs every preflight check of `config` through `client`.
-pub async fn preflight(config: &Config, client: &Client, tls: &TlsContexts) -> Report {
+/// Runs every preflight check of `config`, each zone's through the client
+/// of its primary in `primaries`.
+pub async fn preflight(config: &Config, primaries: &Primaries, tls: &TlsContexts) -> Report {
     let mut report = Report::default();
-    let mut zones = BTreeSet::new();
+    let mut zones = BTreeMap::new();
     let mut record_zones = Vec::new();
     for record in &config.records {
+        let index = primaries.index_for(&record.name);
+        let client = &primaries.for_name(&record.name).client;
         let zone = match &record.zone {
             Some(zone) => Ok(zone.clone()),
             None => client.find_zone(&record.name).await,
         };
         match zone {
             Ok(zone) => {
-                zones.insert(zone.clone());
+                zones.insert(zone.clone(), index);
                 record_zones.push((record, Some(zone)));
             }
             Err(error) => {
@@ -131,12 +134,17 @@ pub async fn preflight(config: &Config, client: &Client, tls: &TlsContexts) -> R
         }
     }
     let mut key_works = BTreeSet::new();
-    for zone in &zones {
-        if check_zone(&mut report, client, zone, config).await {
+    for (zone, index) in &zones {
+        let Some(primary) = primaries.iter().nth(*index) else {
+            continue;
+        };
+        let field = address_field(config, *index);
+        if check_zone(&mut report, &primary.client, zone, &field).await {
             key_works.insert(zone.clone());
         }
     }
     for (record, zone) in record_zones {
+        let client = &primaries.for_name(&record.name).client;
         if let Some(zone) = zone.filter(|zone| key_works.contains(zone)) {
             check_record_dns(&mut report, client, &zone, record).await;
         }
@@ -145,8 +153,24 @@ pub async fn preflight(config: &Config, client: &Client, tls: &TlsContexts) -> R
     report
 }
 
-/// Key, clock and primary of one zone; true when the key works.
-async fn check_zone(report: &mut Report, client: &Client, zone: &Name, config: &Config) -> bool {
+/// The field that gives the address of primary `index`.
+fn address_field(config: &Config, index: usize) -> String {
+    match config.nameservers.get(index) {
+        Some(nameserver) if nameserver.zones.is_some() => {
+            format!("nameservers[{index}].address")
+        }
+        _ => "nameserver.address".to_owned(),
+    }
+}
+
+/// Key, clock and primary of one zone, at `client`, whose address the
+/// configuration gives at `address_field`; true when the key works.
+async fn check_zone(
+    report: &mut Report,
+    client: &Client,
+    zone: &Name,
+    address_field: &str,
+) -> bool {
     let key = client.key().name();
     let primary = match client.primary_name(zone).await {
         Ok(primary) => {
@@ -171,7 +195,7 @@ async fn check_zone(report: &mut Report, client: &Client, zone: &Name, config: &
             return false;
         }
     };
-    let configured = config.nameserver.address.ip();
+    let configured = client.server().ip();
     match client.addresses_of(&primary).await {
         Ok(addresses) if addresses.contains(&configured) => report.add(
             zone,
@@ -183,7 +207,7 @@ async fn check_zone(report: &mut Report, client: &Client, zone: &Name, config: &
             zone,
             "primary",
             Verdict::Warn,
-            format!("the SOA names {primary} as the primary, whose address this server does not publish: check that nameserver.address ({configured}) is that host"),
+            format!("the SOA names {primary} as the primary, whose address this server does not publish: check that {address_field} ({configured}) is that host"),
         ),
         Ok(addresses) => {
             let listed: Vec<String> = addresses.iter().map(ToString::to_string).collect();
@@ -191,7 +215,7 @@ async fn check_zone(report: &mut Report, client: &Client, zone: &Name, config: &
                 zone,
                 "primary",
                 Verdict::Fail,
-                format!("the SOA names {primary} ({}) as the zone's primary, not {configured}: a secondary forwards or refuses UPDATEs; point nameserver.address at the primary", listed.join(", ")),
+                format!("the SOA names {primary} ({}) as the zone's primary, not {configured}: a secondary forwards or refuses UPDATEs; point {address_field} at the primary", listed.join(", ")),
             );
         }
         Err(error) => report.add(zone, "primary", Verdict::Warn, format!("cannot look up {primary}: {error}")),

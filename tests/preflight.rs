@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use dnsfailover::check::TlsContexts;
 use dnsfailover::config;
-use dnsfailover::dns::{Client, TsigKey};
+use dnsfailover::dns::{Client, Primaries, TsigKey};
 use dnsfailover::preflight::{preflight, Report, Verdict};
 use dnsfailover::vocabulary::Transport;
 use support::{Grant, NameServer, ServerKind, TestKey, WebTarget, ZoneSpec};
@@ -104,7 +104,7 @@ impl Setup {
         .unwrap();
         let key = source_key.into_inner().unwrap();
         let client = Client::new(
-            config.nameserver.address,
+            config.nameservers[0].address,
             Transport::Tcp,
             Duration::from_secs(1),
             Arc::new(key),
@@ -112,7 +112,7 @@ impl Setup {
         .with_clock(Arc::new(move || {
             SystemTime::now() + Duration::from_secs(offset)
         }));
-        preflight(&config, &client, &TlsContexts::new()).await
+        preflight(&config, &Primaries::single(client), &TlsContexts::new()).await
     }
 }
 

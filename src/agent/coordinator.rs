@@ -7,7 +7,7 @@
 
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -24,10 +24,11 @@ use super::certificates::{CertificateWarnings, WarningChange};
 use super::clock::{self, now};
 use super::followers::ExpectedRrset;
 use super::nameserver::Nameserver;
-use super::nameserver_health::NameserverHealth;
 use super::operator;
+use super::primary_health::PrimariesHealth;
 use super::prober::ProbeEvent;
 use super::propagation::Round;
+use super::read_queues::ReadQueues;
 use super::record_state::{RecordState, UpdateReport};
 use super::result_label;
 use super::state_file;
@@ -44,9 +45,10 @@ use crate::vocabulary::{AddressList, Family, Published};
 /// How often every record is read again, to notice edits made behind the
 /// agent's back and answers lost by a restarted nameserver.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
-/// Records read at once (two queries each): enough to start thousands of
-/// records in seconds, few enough not to overflow BIND's TCP listen queue
-/// (`tcp-listen-queue`, 10 by default), which stalls reads for seconds.
+/// Records read at once from one primary (two queries each): enough to
+/// start thousands of records in seconds, few enough not to overflow BIND's
+/// TCP listen queue (`tcp-listen-queue`, 10 by default), which stalls reads
+/// for seconds.
 pub const MAX_CONCURRENT_READS: usize = 8;
 
 /// One RRset change and why, as sent in a zone's UPDATE.
@@ -76,6 +78,7 @@ struct ChangeEvent {
 enum InFlight {
     Read {
         record: Name,
+        primary: String,
     },
     Update {
         zone: Name,
@@ -89,7 +92,7 @@ impl InFlight {
     /// zone ZONE for NAME, ...".
     fn describe(&self) -> String {
         match self {
-            InFlight::Read { record } => format!("a read of {record}"),
+            InFlight::Read { record, .. } => format!("a read of {record}"),
             InFlight::Update { zone, planned, .. } => {
                 let records: BTreeSet<String> =
                     planned.iter().map(|p| p.record.to_string()).collect();
@@ -155,9 +158,8 @@ pub struct Coordinator<N: Nameserver> {
     in_flight: HashMap<task::Id, InFlight>,
     /// Records whose decision must be made again.
     dirty: BTreeSet<Name>,
-    /// Records waiting to be read, and how many reads are in flight.
-    read_queue: VecDeque<Name>,
-    reads_in_flight: usize,
+    /// Records waiting to be read, and the reads in flight, per primary.
+    read_queue: ReadQueues,
     /// Records waiting for their backoff to pass.
     retries: BinaryHeap<Reverse<(Instant, Name)>>,
     next_refresh: Instant,
@@ -165,8 +167,8 @@ pub struct Coordinator<N: Nameserver> {
     events: EventSink,
     /// This agent's name in events.
     agent: String,
-    /// Reads and updates failing since they last worked.
-    nameserver_health: NameserverHealth,
+    /// Reads and updates failing since they last worked, per primary.
+    nameserver_health: PrimariesHealth,
     /// Counts of updates and durations of checks and updates.
     statistics: Statistics,
     /// Each checked address's handle into its record's check durations.
@@ -206,14 +208,13 @@ impl<N: Nameserver> Coordinator<N> {
             tasks: JoinSet::new(),
             in_flight: HashMap::new(),
             dirty: BTreeSet::new(),
-            read_queue: VecDeque::new(),
-            reads_in_flight: 0,
+            read_queue: ReadQueues::default(),
             retries: BinaryHeap::new(),
             next_refresh: now + REFRESH_INTERVAL,
             status,
             events: EventSink::none(),
             agent: String::new(),
-            nameserver_health: NameserverHealth::default(),
+            nameserver_health: PrimariesHealth::default(),
             statistics: Statistics::default(),
             check_durations: HashMap::new(),
             certificate_warnings: CertificateWarnings::default(),
@@ -225,10 +226,18 @@ impl<N: Nameserver> Coordinator<N> {
             .records()
             .map(|r| r.name.clone())
             .collect();
+        coordinator.assign_primaries();
         for name in names {
             coordinator.queue_read(&name);
         }
         coordinator
+    }
+
+    /// Notes in each record's state the primary that serves it.
+    fn assign_primaries(&mut self) {
+        for (name, state) in &mut self.records {
+            state.primary = self.nameserver.primary_of(name);
+        }
     }
 
     /// Emits events into `events`, naming this agent `agent`.
@@ -409,18 +418,26 @@ impl<N: Nameserver> Coordinator<N> {
             .map(|record| (record.name.clone(), record.zone.clone()))
             .collect();
         let changes = self.engine.reconfigure(config, now);
-        self.nameserver = nameserver;
         for name in &changes.records_removed {
-            self.records.remove(name);
-            if self.nameserver_health.update_settled(name, false) {
-                self.announce_recovery();
+            if let Some(state) = self.records.remove(name) {
+                if self
+                    .nameserver_health
+                    .of(&state.primary)
+                    .update_settled(name, false)
+                {
+                    self.announce_recovery(&state.primary);
+                }
             }
             self.statistics.record_removed(&name.to_string());
             self.status.mark(name);
         }
+        self.nameserver = nameserver;
+        self.follow_new_primaries();
         for name in &changes.records_added {
             let zone = self.engine.record(name).and_then(|r| r.zone.clone());
-            self.records.insert(name.clone(), RecordState::new(zone));
+            let mut added = RecordState::new(zone);
+            added.primary = self.nameserver.primary_of(name);
+            self.records.insert(name.clone(), added);
             self.status.mark(name);
             self.queue_read(name);
         }
@@ -429,7 +446,9 @@ impl<N: Nameserver> Coordinator<N> {
             let zone_changed = old_zones.get(name).is_some_and(|old| *old != zone);
             if zone_changed && self.records.get(name).is_some_and(|s| !s.busy) {
                 // Another zone: what was read is of no use.
-                self.records.insert(name.clone(), RecordState::new(zone));
+                let mut fresh = RecordState::new(zone);
+                fresh.primary = self.nameserver.primary_of(name);
+                self.records.insert(name.clone(), fresh);
                 self.queue_read(name);
             } else {
                 self.dirty.insert(name.clone());
@@ -468,6 +487,27 @@ impl<N: Nameserver> Coordinator<N> {
                 .collect(),
             stop: changes.removed,
         }
+    }
+
+    /// After a reload: each record's primary as the new nameservers say; a
+    /// record's failing update follows it to its new primary, and the
+    /// health of primaries no record goes to any more is forgotten.
+    fn follow_new_primaries(&mut self) {
+        let mut recovered = Vec::new();
+        for (name, state) in &mut self.records {
+            let primary = self.nameserver.primary_of(name);
+            if primary != state.primary {
+                if self.nameserver_health.moved(name, &state.primary, &primary) {
+                    recovered.push(state.primary.clone());
+                }
+                state.primary = primary;
+            }
+        }
+        for primary in recovered {
+            self.announce_recovery(&primary);
+        }
+        let kept = self.records.values().map(|s| s.primary.clone()).collect();
+        self.nameserver_health.retain(&kept);
     }
 
     fn next_wake(&self) -> Instant {
@@ -617,11 +657,11 @@ impl<N: Nameserver> Coordinator<N> {
         let Some(in_flight) = self.in_flight.remove(&id) else {
             return;
         };
-        if let InFlight::Read { .. } = in_flight {
-            self.reads_in_flight -= 1;
+        if let InFlight::Read { primary, .. } = &in_flight {
+            self.read_queue.finished(primary);
         }
         match (in_flight, result) {
-            (InFlight::Read { record }, Ok(TaskResult::Read(result))) => {
+            (InFlight::Read { record, .. }, Ok(TaskResult::Read(result))) => {
                 self.on_read(record, result, now)
             }
             (
@@ -648,7 +688,7 @@ impl<N: Nameserver> Coordinator<N> {
     /// unknown, so that it is read again after the backoff.
     fn on_task_failure(&mut self, in_flight: InFlight, cause: String, now: Instant) {
         let (what, records) = match in_flight {
-            InFlight::Read { record } => ("a read", vec![record]),
+            InFlight::Read { record, .. } => ("a read", vec![record]),
             InFlight::Update { planned, .. } => {
                 let records: BTreeSet<Name> = planned.into_iter().map(|p| p.record).collect();
                 ("an update", records.into_iter().collect())
@@ -670,10 +710,11 @@ impl<N: Nameserver> Coordinator<N> {
     }
 
     fn on_read(&mut self, record: Name, result: Result<(Name, Published), DnsError>, now: Instant) {
-        let update_failing = self.nameserver_health.is_update_failing(&record);
         let Some(state) = self.records.get_mut(&record) else {
             return;
         };
+        let primary = state.primary.clone();
+        let update_failing = self.nameserver_health.is_update_failing(&primary, &record);
         state.busy = false;
         self.status.mark(&record);
         match result {
@@ -685,18 +726,22 @@ impl<N: Nameserver> Coordinator<N> {
                     state.succeeded();
                 }
                 self.dirty.insert(record);
-                let reads_were_failing = self.nameserver_health.reads_failing();
-                if self.nameserver_health.read_worked() {
-                    self.announce_recovery();
+                let reads_were_failing = self.nameserver_health.reads_failing(&primary);
+                if self.nameserver_health.of(&primary).read_worked() {
+                    self.announce_recovery(&primary);
                 }
                 if reads_were_failing {
-                    self.retry_backing_off(None, now);
+                    self.retry_backing_off(Waiting::OfPrimary(&primary), now);
                 }
             }
             Err(error) => {
-                tracing::warn!(record = %record, "cannot read what the nameserver publishes for {record}: {error}");
-                state.failed(format!("cannot read the record: {error}"), now);
-                self.nameserver_health.read_failed();
+                let server = primary_named(&primary);
+                tracing::warn!(record = %record, nameserver = %primary, "cannot read what {server} publishes for {record}: {error}");
+                state.failed(
+                    format!("cannot read the record from {server}: {error}"),
+                    now,
+                );
+                self.nameserver_health.of(&primary).read_failed();
                 self.schedule_retry(&record, now);
             }
         }
@@ -730,7 +775,7 @@ impl<N: Nameserver> Coordinator<N> {
         match result {
             Ok(outcome) => {
                 self.updates_answered(&records);
-                self.retry_backing_off(Some(&zone), now);
+                self.retry_backing_off(Waiting::InZone(&zone), now);
                 if outcome != ApplyOutcome::Unchanged {
                     self.follow(&zone, &planned, now);
                 }
@@ -784,14 +829,18 @@ impl<N: Nameserver> Coordinator<N> {
                     .iter()
                     .map(|p| format!("{} {}", p.change.name, p.change.family))
                     .collect();
+                let primary = self.primary_of(&records);
+                let server = primary_named(&primary);
                 if error.is_transient() {
-                    tracing::warn!(zone = %zone, "update of {} in zone {zone} failed, will retry: {error}", names.join(", "));
+                    tracing::warn!(zone = %zone, nameserver = %primary, "update of {} in zone {zone} at {server} failed, will retry: {error}", names.join(", "));
                 } else {
-                    tracing::error!(zone = %zone, "update of {} in zone {zone} failed, will retry: {error}", names.join(", "));
+                    tracing::error!(zone = %zone, nameserver = %primary, "update of {} in zone {zone} at {server} failed, will retry: {error}", names.join(", "));
                 }
                 let label = result_label::of_error(&error);
                 for record in records {
-                    self.nameserver_health.update_failed(record.clone());
+                    self.nameserver_health
+                        .of(&primary)
+                        .update_failed(record.clone());
                     if let Some(state) = self.records.get_mut(&record) {
                         // Whether it was applied is unknown: read before deciding again.
                         state.published = None;
@@ -909,16 +958,14 @@ impl<N: Nameserver> Coordinator<N> {
         if let Some(state) = self.records.get_mut(record) {
             if !state.queued {
                 state.queued = true;
-                self.read_queue.push_back(record.clone());
+                self.read_queue.push(&state.primary, record.clone());
             }
         }
     }
 
+    /// Starts the queued reads, up to [`MAX_CONCURRENT_READS`] per primary.
     fn start_reads(&mut self) {
-        while self.reads_in_flight < MAX_CONCURRENT_READS {
-            let Some(record) = self.read_queue.pop_front() else {
-                break;
-            };
+        while let Some((primary, record)) = self.read_queue.next(MAX_CONCURRENT_READS) {
             let Some(state) = self.records.get_mut(&record) else {
                 continue;
             };
@@ -927,13 +974,13 @@ impl<N: Nameserver> Coordinator<N> {
                 continue;
             }
             state.busy = true;
-            self.reads_in_flight += 1;
+            self.read_queue.started(&primary);
             let read = self.nameserver.read(record.clone(), state.zone.clone());
             let handle = self
                 .tasks
                 .spawn(async move { TaskResult::Read(read.await) });
             self.in_flight
-                .insert(handle.id(), InFlight::Read { record });
+                .insert(handle.id(), InFlight::Read { record, primary });
         }
     }
 
@@ -986,11 +1033,16 @@ impl<N: Nameserver> Coordinator<N> {
         let state = self.records.get_mut(record)?;
         state.settled = true;
         if planned.is_empty() {
-            if self.nameserver_health.is_update_failing(record) {
+            let primary = state.primary.clone();
+            if self.nameserver_health.is_update_failing(&primary, record) {
                 // DNS already is as decided: the failed update needs no retry.
                 state.succeeded();
-                if self.nameserver_health.update_settled(record, false) {
-                    self.announce_recovery();
+                if self
+                    .nameserver_health
+                    .of(&primary)
+                    .update_settled(record, false)
+                {
+                    self.announce_recovery(&primary);
                 }
             }
             return None;
@@ -1133,25 +1185,41 @@ impl<N: Nameserver> Coordinator<N> {
     /// The server answered an UPDATE of `records` (applied or conflicting):
     /// their failures end, and reads work too.
     fn updates_answered(&mut self, records: &BTreeSet<Name>) {
+        let primary = self.primary_of(records);
         let mut recovered = false;
         for record in records {
-            recovered |= self.nameserver_health.update_settled(record, true);
+            recovered |= self
+                .nameserver_health
+                .of(&primary)
+                .update_settled(record, true);
         }
         if recovered {
-            self.announce_recovery();
+            self.announce_recovery(&primary);
         }
     }
 
-    /// A read worked after reads failed (`zone` `None`), or an UPDATE of
-    /// `zone` was applied: the nameserver answers again, so the records
-    /// (of that zone) waiting out a back-off after its failures (up to
-    /// [`MAX_DELAY`](super::backoff::MAX_DELAY)) are retried now rather than
-    /// up to 30 s later. A zone that refuses updates keeps its back-off.
-    fn retry_backing_off(&mut self, zone: Option<&Name>, now: Instant) {
+    /// The primary of an update's records: one zone's, so all the same.
+    fn primary_of(&self, records: &BTreeSet<Name>) -> String {
+        records
+            .first()
+            .and_then(|record| self.records.get(record))
+            .map_or_else(String::new, |state| state.primary.clone())
+    }
+
+    /// A read from a primary worked after its reads failed, or an UPDATE
+    /// of a zone was applied: the nameserver answers again, so the records
+    /// (of that primary or zone) waiting out a back-off after its failures
+    /// (up to [`MAX_DELAY`](super::backoff::MAX_DELAY)) are retried now
+    /// rather than up to 30 s later. A zone that refuses updates keeps its
+    /// back-off, and so do the records of other primaries.
+    fn retry_backing_off(&mut self, waiting: Waiting, now: Instant) {
         let waiting: Vec<Name> = self
             .records
             .iter()
-            .filter(|(_, state)| zone.is_none_or(|zone| state.zone.as_ref() == Some(zone)))
+            .filter(|(_, state)| match waiting {
+                Waiting::InZone(zone) => state.zone.as_ref() == Some(zone),
+                Waiting::OfPrimary(primary) => state.primary == primary,
+            })
             .filter(|(_, state)| state.retry_at.is_some_and(|at| at > now))
             .map(|(name, _)| name.clone())
             .collect();
@@ -1163,15 +1231,20 @@ impl<N: Nameserver> Coordinator<N> {
         }
     }
 
-    /// Nothing fails any more after failures: the nameserver is back.
-    fn announce_recovery(&self) {
-        tracing::info!("the nameserver answers again");
+    /// Nothing fails any more at `primary` after failures: it is back.
+    fn announce_recovery(&self, primary: &str) {
+        let text = format!("{} answers again", primary_named(primary));
+        tracing::info!(nameserver = %primary, "{text}");
         self.emit(
             EventKind::NameserverRecovered,
             None,
-            "the nameserver answers again".to_owned(),
+            text,
             "a read or update succeeded after failures".to_owned(),
-            |_| {},
+            |event| {
+                if !primary.is_empty() {
+                    event.server = Some(primary.to_owned());
+                }
+            },
         );
     }
 
@@ -1192,6 +1265,24 @@ impl<N: Nameserver> Coordinator<N> {
                 started: now,
             },
         );
+    }
+}
+
+/// The records whose back-off a working nameserver ends.
+#[derive(Clone, Copy)]
+enum Waiting<'a> {
+    /// Those of the zone an update was applied to.
+    InZone(&'a Name),
+    /// Those of the primary a read worked from.
+    OfPrimary(&'a str),
+}
+
+/// How logs name the primary labelled `primary`.
+fn primary_named(primary: &str) -> String {
+    if primary.is_empty() {
+        "the nameserver".to_owned()
+    } else {
+        format!("the nameserver {primary}")
     }
 }
 

@@ -76,7 +76,7 @@ fn record(owner: &str) -> Record {
 
 fn config(records: Vec<Record>) -> Config {
     Config {
-        nameserver: NameserverConfig {
+        nameservers: vec![NameserverConfig {
             address: "127.0.0.1:53".parse().expect("socket address"),
             key: KeySource::File {
                 path: "/dev/null".into(),
@@ -84,7 +84,8 @@ fn config(records: Vec<Record>) -> Config {
             },
             transport: Transport::Tcp,
             timeout: Duration::from_secs(2),
-        },
+            zones: None,
+        }],
         records,
         http: None,
         notify: crate::config::Notify::default(),
@@ -793,3 +794,6 @@ async fn a_reload_updates_only_what_changed_and_keeps_health() {
 
 #[path = "coordinator_override_tests.rs"]
 mod overrides;
+
+#[path = "coordinator_primaries_tests.rs"]
+mod primaries;

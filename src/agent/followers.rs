@@ -2,8 +2,8 @@
 //! they are, and what each one serves.
 //!
 //! A trait so that the tracker's tests can script them; the agent uses
-//! [`DnsFollowers`], which asks the primary for the NS RRset and queries the
-//! followers with [`Lookup`].
+//! [`DnsFollowers`], which asks the zone's primary for the NS RRset and
+//! queries the followers with [`Lookup`].
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -13,7 +13,7 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 
 use crate::config::{Propagation, DEFAULT_DNS_PORT};
-use crate::dns::{Client, DnsError, Lookup, TsigKey};
+use crate::dns::{Client, DnsError, Lookup, Primaries};
 use crate::vocabulary::{AddressRrset, Family};
 
 /// Reads of one RRset in flight at once at one follower.
@@ -68,30 +68,29 @@ pub trait Followers: Clone + Send + Sync + 'static {
 /// The real followers: the configured list or the zone's NS RRset.
 #[derive(Clone)]
 pub struct DnsFollowers {
-    primary: Client,
+    primaries: Primaries,
     config: Propagation,
-    timeout: Duration,
-    /// The key lookups are signed with (`signed: true`), shared by all of them.
-    signing_key: Option<Arc<TsigKey>>,
 }
 
 impl DnsFollowers {
-    /// Followers of `primary`'s zones as `config` says, each question
-    /// bounded by `timeout`.
-    pub fn new(primary: Client, config: Propagation, timeout: Duration) -> DnsFollowers {
-        let signing_key = config.signed.then(|| Arc::new(primary.key().clone()));
-        DnsFollowers {
-            primary,
-            config,
-            timeout,
-            signing_key,
-        }
+    /// Followers of the zones of `primaries` as `config` says. Each zone's
+    /// questions go to (and its signed lookups use the key of) the zone's
+    /// primary, bounded by that primary's timeout.
+    pub fn new(primaries: Primaries, config: Propagation) -> DnsFollowers {
+        DnsFollowers { primaries, config }
     }
 
-    fn lookup(&self, follower: SocketAddr) -> Lookup {
-        match &self.signing_key {
-            Some(key) => Lookup::signed(follower, self.timeout, key.clone()),
-            None => Lookup::unsigned(follower, self.timeout),
+    fn primary(&self, zone: &Name) -> Client {
+        self.primaries.for_name(zone).client.clone()
+    }
+
+    fn lookup(&self, follower: SocketAddr, zone: &Name) -> Lookup {
+        let primary = self.primary(zone);
+        let timeout: Duration = primary.timeout();
+        if self.config.signed {
+            Lookup::signed(follower, timeout, primary.shared_key())
+        } else {
+            Lookup::unsigned(follower, timeout)
         }
     }
 }
@@ -101,7 +100,7 @@ impl Followers for DnsFollowers {
         &self,
         zone: Name,
     ) -> impl Future<Output = Result<u32, DnsError>> + Send + 'static {
-        let primary = self.primary.clone();
+        let primary = self.primary(&zone);
         async move { primary.soa_serial(&zone).await }
     }
 
@@ -109,7 +108,7 @@ impl Followers for DnsFollowers {
         &self,
         zone: Name,
     ) -> impl Future<Output = Result<Vec<SocketAddr>, String>> + Send + 'static {
-        let (primary, configured) = (self.primary.clone(), self.config.nameservers.clone());
+        let (primary, configured) = (self.primary(&zone), self.config.nameservers.clone());
         async move {
             match configured {
                 Some(list) => Ok(list),
@@ -125,7 +124,7 @@ impl Followers for DnsFollowers {
         wanted: u32,
         expected: Arc<Vec<ExpectedRrset>>,
     ) -> impl Future<Output = Result<Seen, DnsError>> + Send + 'static {
-        let lookup = self.lookup(follower);
+        let lookup = self.lookup(follower, &zone);
         async move {
             let serial = lookup.soa_serial(&zone).await?;
             if serial != wanted {

@@ -11,8 +11,10 @@ mod followers;
 mod nameserver;
 mod nameserver_health;
 mod operator;
+mod primary_health;
 mod prober;
 mod propagation;
+mod read_queues;
 
 use prober::ProbeEvent;
 mod record_state;
@@ -71,12 +73,12 @@ pub struct Agent {
     operators: Option<mpsc::Receiver<crate::control::Incoming>>,
 }
 
-/// The nameservers the agent talks to: the primary it updates, and those
+/// The nameservers the agent talks to: the primaries it updates, and those
 /// whose serving of each update it follows (none: not followed).
 pub struct Nameservers<N, F> {
-    /// The primary.
+    /// The primary, or every primary with the zones each serves.
     pub primary: N,
-    /// How the primary is named in logs and snapshots.
+    /// How the primaries are named in logs and snapshots.
     pub label: String,
     /// The zones' other nameservers.
     pub followers: Option<F>,

@@ -16,6 +16,8 @@ use crate::vocabulary::Published;
 pub struct RecordState {
     /// The zone, from the configuration or found by an SOA query.
     pub zone: Option<Name>,
+    /// The label of the primary that serves it (empty: the only one).
+    pub primary: String,
     /// What the nameserver published when last read or updated; `None`
     /// means it must be read before anything is decided.
     pub published: Option<Published>,

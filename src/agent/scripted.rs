@@ -1,6 +1,7 @@
 //! A scripted nameserver for the coordinator's tests: it keeps the records
 //! it serves, applies updates under their prerequisites as a primary does,
-//! and fails, stalls or panics when the test says so.
+//! and fails, stalls or panics when the test says so. It may hand its
+//! second zone to another scripted server, as a second primary.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -65,6 +66,8 @@ pub struct ServerState {
 pub struct Scripted {
     state: Arc<Mutex<ServerState>>,
     zone: Option<Name>,
+    /// A second primary, serving its own zone.
+    second: Option<Arc<Scripted>>,
 }
 
 impl Scripted {
@@ -73,6 +76,22 @@ impl Scripted {
         Scripted {
             state: Arc::default(),
             zone: Some(Name::from_ascii(zone).expect("zone name")),
+            second: None,
+        }
+    }
+
+    /// This server as the first primary, and `second` as the primary of
+    /// its own zone (labelled `first` and `second`).
+    pub fn with_second_primary(mut self, second: Scripted) -> Scripted {
+        self.second = Some(Arc::new(second));
+        self
+    }
+
+    /// The server that serves `name`: the second primary for its zone.
+    fn serving(&self, name: &Name) -> Scripted {
+        match &self.second {
+            Some(second) if second.zone().zone_of(name) => second.as_ref().clone(),
+            _ => self.clone(),
         }
     }
 
@@ -102,7 +121,7 @@ impl Nameserver for Scripted {
         _zone: Option<Name>,
     ) -> impl std::future::Future<Output = Result<(Name, Published), DnsError>> + Send + 'static
     {
-        let server = self.clone();
+        let server = self.serving(&name);
         async move {
             let (fault, latency) = {
                 let mut state = server.state();
@@ -132,7 +151,7 @@ impl Nameserver for Scripted {
         &self,
         update: ZoneUpdate,
     ) -> impl std::future::Future<Output = Result<ApplyOutcome, DnsError>> + Send + 'static {
-        let server = self.clone();
+        let server = self.serving(&update.zone);
         async move {
             let mut state = server.state();
             let fault = state.update_faults.pop_front();
@@ -192,6 +211,14 @@ impl Nameserver for Scripted {
                 }),
                 _ => Ok(ApplyOutcome::Applied),
             }
+        }
+    }
+
+    fn primary_of(&self, record: &Name) -> String {
+        match &self.second {
+            None => String::new(),
+            Some(second) if second.zone().zone_of(record) => "second".to_owned(),
+            Some(_) => "first".to_owned(),
         }
     }
 }

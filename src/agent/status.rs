@@ -233,6 +233,7 @@ fn record_status(
             .map(override_status),
         name: record.name.to_string(),
         zone: state.zone.as_ref().map(ToString::to_string),
+        nameserver: (!state.primary.is_empty()).then(|| state.primary.clone()),
         ttl: record.ttl,
         families,
         servers,

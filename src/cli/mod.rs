@@ -11,7 +11,7 @@ mod failure;
 mod status;
 mod status_table;
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,7 +24,7 @@ pub use failure::Failure;
 use crate::agent::{Agent, DnsFollowers, Nameservers};
 use crate::check::TlsContexts;
 use crate::config::{self, Config, ConfigError, DEFAULT_CONFIG_PATH};
-use crate::dns::{Client, TsigKey};
+use crate::dns::{Client, Primaries, TsigKey};
 use crate::http::StatusListener;
 use crate::logging::{self, LogFormat};
 use crate::notify::Notifier;
@@ -164,18 +164,23 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         let socket = control::socket_from_config(&cli.config)?;
         return run_async(|| control::send(socket, request));
     }
-    let (config, key) = load(&cli.config)?;
+    let (config, primaries) = load(&cli.config)?;
     match cli.command {
         Command::CheckConfig => {
             let tls = TlsContexts::new();
             let agent = Agent::prepare(&config, &tls)?;
             Notifier::prepare(&config.notify, &tls)?;
             println!(
-                "{}: ok ({} records, {} addresses, key {})",
+                "{}: ok ({} records, {} addresses, {} {})",
                 cli.config.display(),
                 config.records.len(),
                 agent.address_count(),
-                key.name()
+                if config.nameservers.len() == 1 {
+                    "key"
+                } else {
+                    "keys"
+                },
+                key_names(&primaries)
             );
             Ok(())
         }
@@ -183,16 +188,16 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             let tls = TlsContexts::new();
             let agent = Agent::prepare(&config, &tls)?;
             let notifier = Notifier::prepare(&config.notify, &tls)?;
-            run_async(|| run(cli.config.clone(), config, key, agent, notifier))
+            run_async(|| run(cli.config.clone(), config, primaries, agent, notifier))
         }
         Command::Preflight { json } => {
             Agent::prepare(&config, &TlsContexts::new())?;
-            run_async(|| preflight(config, key, json))
+            run_async(|| preflight(config, primaries, json))
         }
         Command::Plan => {
             // Fail on the checks before touching the nameserver, as `run` does.
             Agent::prepare(&config, &TlsContexts::new())?;
-            run_async(|| plan(config, key))
+            run_async(|| plan(config, primaries))
         }
         _ => unreachable!("answered above"),
     }
@@ -236,14 +241,15 @@ fn control_request(command: &Command) -> Result<Option<crate::control::Request>,
     }))
 }
 
-/// Loads and validates the configuration and loads its TSIG key, once.
-/// Every problem comes back at once, one per line, the key's at its field.
-fn load(path: &Path) -> Result<(Config, TsigKey), Failure> {
-    let key = OnceCell::new();
+/// Loads and validates the configuration and loads the TSIG key of each
+/// primary, once; returns the configuration and a client per primary.
+/// Every problem comes back at once, one per line, each key's at its field.
+fn load(path: &Path) -> Result<(Config, Primaries), Failure> {
+    let keys = RefCell::new(Vec::new());
     let key_failed = Cell::new(false);
     let result = config::load(path, &|source| match TsigKey::load(source) {
         Ok(loaded) => {
-            let _ = key.set(loaded);
+            keys.borrow_mut().push(loaded);
             Ok(())
         }
         Err(error) => {
@@ -251,13 +257,26 @@ fn load(path: &Path) -> Result<(Config, TsigKey), Failure> {
             Err(error.to_string())
         }
     });
-    match (result, key.into_inner()) {
-        (Ok(config), Some(key)) => Ok((config, key)),
-        (Ok(_), None) => Err(Failure::Runtime(
-            "the configuration was read but its key was not loaded".to_owned(),
+    let keys = keys.into_inner();
+    match result {
+        Ok(config) if keys.len() == config.nameservers.len() => {
+            let primaries = primaries(&config, keys);
+            Ok((config, primaries))
+        }
+        Ok(_) => Err(Failure::Runtime(
+            "the configuration was read but its keys were not all loaded".to_owned(),
         )),
-        (Err(error), _) => Err(classify(error, key_failed.get())),
+        Err(error) => Err(classify(error, key_failed.get())),
     }
+}
+
+/// The names of the primaries' keys, joined by `, `.
+fn key_names(primaries: &Primaries) -> String {
+    let names: Vec<String> = primaries
+        .iter()
+        .map(|primary| primary.client.key().name().to_string())
+        .collect();
+    names.join(", ")
 }
 
 /// A key problem alone is a key failure; any other problem makes the
@@ -291,14 +310,24 @@ where
     runtime.block_on(command())
 }
 
-fn client(config: &Config, key: TsigKey) -> Client {
-    let nameserver = &config.nameserver;
-    Client::new(
-        nameserver.address,
-        nameserver.transport,
-        nameserver.timeout,
-        Arc::new(key),
-    )
+/// A client per primary of `config`, with its key from `keys` (in the
+/// order of `config.nameservers`).
+fn primaries(config: &Config, keys: Vec<TsigKey>) -> Primaries {
+    let clients = config
+        .nameservers
+        .iter()
+        .zip(keys)
+        .map(|(nameserver, key)| {
+            let client = Client::new(
+                nameserver.address,
+                nameserver.transport,
+                nameserver.timeout,
+                Arc::new(key),
+            );
+            (client, nameserver.zones.clone())
+        })
+        .collect();
+    Primaries::new(clients)
 }
 
 /// Raises the open-file limit and warns when it is still too low for the
@@ -361,16 +390,16 @@ fn reload_requests(path: PathBuf) -> Result<ReloadChannel, Failure> {
 
 /// The reloads for the agent, and how the control socket adds its own.
 struct ReloadChannel {
-    receiver: tokio::sync::mpsc::Receiver<crate::agent::ReloadRequest<Client>>,
-    sender: tokio::sync::mpsc::Sender<crate::agent::ReloadRequest<Client>>,
+    receiver: tokio::sync::mpsc::Receiver<crate::agent::ReloadRequest<Primaries>>,
+    sender: tokio::sync::mpsc::Sender<crate::agent::ReloadRequest<Primaries>>,
     path: PathBuf,
 }
 
 /// The configuration at `path` with its key, or every problem.
-fn read_reload(path: &Path) -> crate::agent::Reload<Client> {
+fn read_reload(path: &Path) -> crate::agent::Reload<Primaries> {
     load(path)
-        .map(|(config, key)| crate::agent::NewConfig {
-            nameserver: client(&config, key),
+        .map(|(config, primaries)| crate::agent::NewConfig {
+            nameserver: primaries,
             config,
         })
         .map_err(|failure| failure.to_string())
@@ -441,16 +470,15 @@ fn serve_control(
 async fn run(
     path: PathBuf,
     config: Config,
-    key: TsigKey,
+    primaries: Primaries,
     agent: Agent,
     notifier: Notifier,
 ) -> Result<(), Failure> {
     raise_open_file_limit(&config);
-    let client = client(&config, key);
     let shutdown = crate::shutdown::on_signals()
         .map_err(|error| Failure::Runtime(format!("cannot watch signals: {error}")))?;
     let reloads = reload_requests(path)?;
-    let label = client.server().to_string();
+    let label = primaries.label();
     let listener = match &config.http {
         Some(http) => Some(bind_status_listener(http.listen).await?),
         None => None,
@@ -461,15 +489,12 @@ async fn run(
     let mut server = None;
     let serve_shutdown = shutdown.clone();
     let (events, delivery) = notifier.start();
-    let followers = config.propagation.enabled.then(|| {
-        DnsFollowers::new(
-            client.clone(),
-            config.propagation.clone(),
-            config.nameserver.timeout,
-        )
-    });
+    let followers = config
+        .propagation
+        .enabled
+        .then(|| DnsFollowers::new(primaries.clone(), config.propagation.clone()));
     let nameservers = Nameservers {
-        primary: client,
+        primary: primaries,
         label,
         followers,
     };
@@ -496,9 +521,8 @@ async fn run(
     Ok(())
 }
 
-async fn preflight(config: Config, key: TsigKey, json: bool) -> Result<(), Failure> {
-    let client = client(&config, key);
-    let report = crate::preflight::preflight(&config, &client, &TlsContexts::new()).await;
+async fn preflight(config: Config, primaries: Primaries, json: bool) -> Result<(), Failure> {
+    let report = crate::preflight::preflight(&config, &primaries, &TlsContexts::new()).await;
     if json {
         let text = serde_json::to_string_pretty(&report)
             .map_err(|error| Failure::Runtime(format!("cannot write JSON: {error}")))?;
@@ -533,10 +557,9 @@ async fn bind_status_listener(address: SocketAddr) -> Result<StatusListener, Fai
     Ok(listener)
 }
 
-async fn plan(config: Config, key: TsigKey) -> Result<(), Failure> {
+async fn plan(config: Config, primaries: Primaries) -> Result<(), Failure> {
     raise_open_file_limit(&config);
-    let client = client(&config, key);
-    let report = crate::plan::plan(&config, &client, &TlsContexts::new())
+    let report = crate::plan::plan(&config, &primaries, &TlsContexts::new())
         .await
         .map_err(|error| match error {
             crate::plan::PlanError::Check { record, source } => {

@@ -9,15 +9,21 @@ use std::net::IpAddr;
 use crate::snapshot::{PublishedState, Snapshot};
 
 /// The tables for `snapshot`.
+/// With several primaries, the records' table names each one's primary.
 pub fn render(snapshot: &Snapshot) -> String {
-    let mut families = vec![row(&[
+    let several_primaries = several_primaries(snapshot);
+    let mut header = vec![
         "RECORD",
         "FAMILY",
         "PUBLISHED",
         "DESIRED",
         "IN SYNC",
         "ALARMS",
-    ])];
+    ];
+    if several_primaries {
+        header.push("NAMESERVER");
+    }
+    let mut families = vec![row(&header)];
     let mut addresses = vec![row(&[
         "RECORD",
         "SERVER",
@@ -44,14 +50,18 @@ pub fn render(snapshot: &Snapshot) -> String {
             };
             let desired = with_server(family.desired.server.as_deref(), &family.desired.addresses);
             let in_sync = if family.in_sync { "yes" } else { "no" };
-            families.push(vec![
+            let mut cells = vec![
                 record.name.clone(),
                 family.family.to_string(),
                 published,
                 desired,
                 in_sync.to_owned(),
                 alarms.clone(),
-            ]);
+            ];
+            if several_primaries {
+                cells.push(record.nameserver.clone().unwrap_or_else(|| "-".to_owned()));
+            }
+            families.push(cells);
         }
         for server in &record.servers {
             for address in &server.addresses {
@@ -140,6 +150,16 @@ pub fn render(snapshot: &Snapshot) -> String {
 }
 
 /// `web1 192.0.2.1,192.0.2.2`, or `-` when there is nothing.
+/// Whether the records have more than one primary between them.
+fn several_primaries(snapshot: &Snapshot) -> bool {
+    let mut primaries = snapshot
+        .records
+        .iter()
+        .filter_map(|record| record.nameserver.as_deref());
+    let first = primaries.next();
+    primaries.any(|other| Some(other) != first)
+}
+
 fn with_server(server: Option<&str>, addresses: &[IpAddr]) -> String {
     let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
     match (server, list.is_empty()) {

@@ -1,4 +1,4 @@
-//! The whole file: `nameserver:`, `defaults:`, `records:`, `http:`, `notify:`
+//! The whole file: `nameserver:` or `nameservers:`, `defaults:`, `records:`, `http:`, `notify:`
 //! `propagation:` and `control:`.
 
 use std::collections::HashMap;
@@ -6,11 +6,13 @@ use std::collections::HashMap;
 use super::control::read_control;
 use super::http::read_http;
 use super::nameserver::read_nameserver;
+use super::nameservers::read_nameservers;
 use super::node::{Node, Position, Value};
 use super::notify::read_notify;
 use super::propagation::read_propagation;
 use super::record::read_record;
 use super::report::{item_path, Report};
+use super::routing::{check_route, RecordPlace};
 use super::scalar;
 use super::settings::{Settings, SETTING_KEYS};
 use super::table::Table;
@@ -20,6 +22,7 @@ use crate::vocabulary::KeySource;
 /// Top-level keys of the file.
 pub(super) const TOP_KEYS: &[&str] = &[
     "nameserver",
+    "nameservers",
     "defaults",
     "records",
     "http",
@@ -40,14 +43,7 @@ pub(super) fn read_config(
         return None;
     }
     let table = Table::read(root, "", TOP_KEYS, report)?;
-    let nameserver = table.required(
-        "nameserver",
-        "give the primary nameserver's address and TSIG key",
-        report,
-        Ok,
-    );
-    let nameserver =
-        nameserver.and_then(|node| read_nameserver(node, "nameserver", check_key, report));
+    let nameservers = read_primaries(&table, check_key, report);
     let defaults = match table.get("defaults") {
         None => Settings::built_in(),
         Some(node) => match Table::read(node, "defaults", SETTING_KEYS, report) {
@@ -55,7 +51,7 @@ pub(super) fn read_config(
             None => Settings::built_in(),
         },
     };
-    let records = read_records(&table, &defaults, report);
+    let records = read_records(&table, &defaults, nameservers.as_deref(), report);
     let http = table
         .get("http")
         .map(|node| read_http(node, "http", report));
@@ -75,7 +71,7 @@ pub(super) fn read_config(
         Some(node) => read_control(node, "control", report),
     };
     Some(Config {
-        nameserver: nameserver?,
+        nameservers: nameservers?,
         records: records?,
         http: http.map_or(Some(None), |read| read.map(Some))?,
         notify: notify?,
@@ -84,10 +80,40 @@ pub(super) fn read_config(
     })
 }
 
-/// `records:`: a non-empty list of records with distinct names.
+/// Exactly one of `nameserver:` (one primary for every zone) and
+/// `nameservers:` (several, each with its zones).
+fn read_primaries(
+    table: &Table,
+    check_key: &dyn Fn(&KeySource) -> Result<(), String>,
+    report: &mut Report,
+) -> Option<Vec<super::Nameserver>> {
+    match (table.get("nameserver"), table.get("nameservers")) {
+        (Some(_), Some(list)) => {
+            let message = "give either nameserver (one primary for every zone) or nameservers \
+                           (several, each with its zones), not both";
+            let position = table.key_position("nameservers").unwrap_or(list.position);
+            report.add(position, "nameservers", message);
+            None
+        }
+        (Some(single), None) => {
+            read_nameserver(single, "nameserver", None, check_key, report).map(|ns| vec![ns])
+        }
+        (None, Some(list)) => read_nameservers(list, "nameservers", check_key, report),
+        (None, None) => {
+            let message = "missing; give the primary nameserver's address and TSIG key, \
+                           or nameservers: a list of primaries, each with the zones it serves";
+            report.add(table.position(), "nameserver", message);
+            None
+        }
+    }
+}
+
+/// `records:`: a non-empty list of records with distinct names, each
+/// served by one of `nameservers` (when those are valid).
 fn read_records(
     table: &Table,
     defaults: &Settings,
+    nameservers: Option<&[super::Nameserver]>,
     report: &mut Report,
 ) -> Option<Vec<super::Record>> {
     let hint = "list the names to fail over, each with name, servers and check";
@@ -114,6 +140,14 @@ fn read_records(
                 report.add(position, &format!("{path}.name"), message);
             } else {
                 names.insert(key, path.clone());
+            }
+            if let (Some(nameservers), Some(record)) = (nameservers, &read.record) {
+                let place = RecordPlace {
+                    path: path.clone(),
+                    name: position,
+                    zone: read.zone_position,
+                };
+                check_route(nameservers, record, &place, report);
             }
         }
         records.push(read.record);

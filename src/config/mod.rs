@@ -21,6 +21,7 @@ mod document;
 mod http;
 mod model;
 mod nameserver;
+mod nameservers;
 mod node;
 mod notify;
 mod notify_model;
@@ -28,12 +29,14 @@ mod problem;
 mod propagation;
 mod record;
 mod report;
+mod routing;
 mod scalar;
 mod settings;
 mod table;
 #[cfg(test)]
 mod tests;
 mod timing;
+mod zones;
 
 use std::path::Path;
 

@@ -11,13 +11,14 @@ use std::time::Duration;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 
-use crate::vocabulary::{Family, KeySource, Transport};
+use crate::vocabulary::{serving_primary, Family, KeySource, Transport};
 
 /// The whole configuration file, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// The primary nameserver that accepts UPDATEs.
-    pub nameserver: Nameserver,
+    /// The primary nameservers that accept UPDATEs, in file order; never
+    /// empty. The single `nameserver:` form gives one that serves every zone.
+    pub nameservers: Vec<Nameserver>,
     /// The failover records, in file order.
     pub records: Vec<Record>,
     /// The read-only status listener; `None` (no `http:` section) means off.
@@ -52,6 +53,18 @@ impl Config {
             })
             .sum()
     }
+
+    /// The index of the primary that serves `name` (see [`serving_primary`]);
+    /// `None` only for a name no record of a valid configuration has.
+    pub fn nameserver_index(&self, name: &Name) -> Option<usize> {
+        serving_primary(self.nameservers.iter().map(|ns| ns.zones.as_deref()), name)
+    }
+
+    /// The primary that serves `name`, as [`Config::nameserver_index`] says.
+    pub fn nameserver_for(&self, name: &Name) -> Option<&Nameserver> {
+        self.nameserver_index(name)
+            .and_then(|index| self.nameservers.get(index))
+    }
 }
 
 /// The primary nameserver and how to talk to it.
@@ -65,6 +78,9 @@ pub struct Nameserver {
     pub transport: Transport,
     /// Time allowed for one request to the nameserver.
     pub timeout: Duration,
+    /// The zones it serves (`nameservers[].zones`, fully qualified); `None`
+    /// (the single `nameserver:` form): every zone.
+    pub zones: Option<Vec<Name>>,
 }
 
 /// Where the read-only HTTP listener (`/`, `/status`, `/metrics`) binds.

@@ -1,4 +1,5 @@
-//! The `nameserver:` section: where UPDATEs go and how they are signed.
+//! The `nameserver:` section, and each item of `nameservers:`: where UPDATEs
+//! go and how they are signed.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -7,6 +8,7 @@ use super::node::Node;
 use super::report::Report;
 use super::scalar;
 use super::table::Table;
+use super::zones::{read_zones, ZonesTaken};
 use super::Nameserver;
 use crate::vocabulary::{KeySource, Transport, TsigAlgorithm};
 
@@ -19,6 +21,16 @@ pub(super) const NAMESERVER_KEYS: &[&str] = &[
     "transport",
     "timeout",
 ];
+/// Keys of an item of `nameservers:`: those of `nameserver:` and `zones`.
+pub(super) const LISTED_NAMESERVER_KEYS: &[&str] = &[
+    "address",
+    "key_file",
+    "key_name",
+    "key",
+    "transport",
+    "timeout",
+    "zones",
+];
 /// Keys of an inline `nameserver.key:` table.
 pub(super) const INLINE_KEY_KEYS: &[&str] = &["name", "algorithm", "secret_file"];
 /// Port of the primary when `address` gives none.
@@ -28,15 +40,24 @@ pub const DEFAULT_NAMESERVER_TIMEOUT: Duration = Duration::from_secs(2);
 
 const TRANSPORTS: &[(&str, Transport)] = &[("tcp", Transport::Tcp), ("udp", Transport::Udp)];
 
-/// Validates the `nameserver:` section at `path`. The validated key source is
-/// handed to `check_key`, whose complaint is reported at the key's field.
+/// Validates the `nameserver:` section at `path`, or with `listed` (the
+/// zones taken by earlier items) an item of `nameservers:`, which must list
+/// its zones. The validated key source is handed to `check_key`, whose
+/// complaint is reported at the key's field.
 pub(super) fn read_nameserver(
     node: &Node,
     path: &str,
+    listed: Option<&mut ZonesTaken>,
     check_key: &dyn Fn(&KeySource) -> Result<(), String>,
     report: &mut Report,
 ) -> Option<Nameserver> {
-    let table = Table::read(node, path, NAMESERVER_KEYS, report)?;
+    let keys = if listed.is_some() {
+        LISTED_NAMESERVER_KEYS
+    } else {
+        NAMESERVER_KEYS
+    };
+    let table = Table::read(node, path, keys, report)?;
+    let zones = listed.map(|taken| read_zones(&table, taken, report));
     let address = table.required(
         "address",
         "give the IP address of the primary nameserver, e.g. 127.0.0.1:53",
@@ -70,6 +91,7 @@ pub(super) fn read_nameserver(
         key: key?,
         transport,
         timeout,
+        zones: zones.map_or(Some(None), |zones| zones.map(Some))?,
     })
 }
 

@@ -32,6 +32,8 @@ pub(super) fn record_keys() -> Vec<&'static str> {
 /// when everything in it is valid, the record.
 pub(super) struct ReadRecord {
     pub name: Option<(Name, Position)>,
+    /// Where its `zone` is written, if given.
+    pub zone_position: Option<Position>,
     pub record: Option<Record>,
 }
 
@@ -45,6 +47,7 @@ pub(super) fn read_record(
     let Some(table) = Table::read(node, path, &record_keys(), report) else {
         return ReadRecord {
             name: None,
+            zone_position: None,
             record: None,
         };
     };
@@ -78,6 +81,7 @@ pub(super) fn read_record(
     };
     ReadRecord {
         name: name.zip(name_position),
+        zone_position: table.get("zone").map(|node| node.position),
         record,
     }
 }

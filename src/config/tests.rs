@@ -51,7 +51,7 @@ fn the_issue_example_becomes_exactly_this_config() {
         checks: None,
     };
     let expected = Config {
-        nameserver: Nameserver {
+        nameservers: vec![Nameserver {
             address: "127.0.0.1:53".parse().unwrap(),
             key: KeySource::File {
                 path: PathBuf::from("/etc/dnsfailover/update.key"),
@@ -59,7 +59,8 @@ fn the_issue_example_becomes_exactly_this_config() {
             },
             transport: Transport::Tcp,
             timeout: Duration::from_secs(2),
-        },
+            zones: None,
+        }],
         records: vec![Record {
             name: name("www.example.test."),
             zone: None,
@@ -136,8 +137,8 @@ fn built_in_defaults_apply_without_a_defaults_section() {
     assert_eq!(check.path, DEFAULT_HTTP_PATH);
     assert_eq!(check.expect_status, DEFAULT_EXPECT_STATUS);
     assert!(check.tls_verify);
-    assert_eq!(config.nameserver.transport, Transport::Tcp);
-    assert_eq!(config.nameserver.timeout, DEFAULT_NAMESERVER_TIMEOUT);
+    assert_eq!(config.nameservers[0].transport, Transport::Tcp);
+    assert_eq!(config.nameservers[0].timeout, DEFAULT_NAMESERVER_TIMEOUT);
 }
 
 #[test]
@@ -200,7 +201,7 @@ fn anchors_aliases_and_merge_keys_are_resolved() {
     };
     assert_eq!((check.port, check.path.as_str()), (8080, "/health"));
     assert_eq!(
-        config.nameserver.key,
+        config.nameservers[0].key,
         KeySource::File {
             path: PathBuf::from("/etc/dnsfailover/update.key"),
             name: Some(name("failover-key.")),
@@ -214,7 +215,7 @@ fn an_inline_key_and_every_https_option_are_read() {
         "../../tests/configs/valid/inline-key-https.yaml"
     ));
     assert_eq!(
-        config.nameserver.key,
+        config.nameservers[0].key,
         KeySource::Inline {
             name: name("update-key."),
             algorithm: TsigAlgorithm::HmacSha512,
@@ -222,10 +223,10 @@ fn an_inline_key_and_every_https_option_are_read() {
         }
     );
     assert_eq!(
-        config.nameserver.address,
+        config.nameservers[0].address,
         "[2001:db8::53]:5353".parse().unwrap()
     );
-    assert_eq!(config.nameserver.transport, Transport::Udp);
+    assert_eq!(config.nameservers[0].transport, Transport::Udp);
     let record = &config.records[0];
     assert!(record.takeover);
     assert_eq!(record.zone, Some(name("example.test.")));
@@ -433,9 +434,10 @@ fn problems_come_in_file_order() {
 #[test]
 fn the_annotated_example_mentions_every_key_of_every_table() {
     let record_keys = record::record_keys();
-    let tables: [(&str, &[&str]); 11] = [
+    let tables: [(&str, &[&str]); 12] = [
         ("top level", document::TOP_KEYS),
         ("nameserver", nameserver::NAMESERVER_KEYS),
+        ("nameservers[]", nameserver::LISTED_NAMESERVER_KEYS),
         ("nameserver.key", nameserver::INLINE_KEY_KEYS),
         ("defaults", settings::SETTING_KEYS),
         ("check", check::CHECK_KEYS),
@@ -836,4 +838,162 @@ fn check_list_mistakes_are_reported_at_their_fields() {
         "{}",
         duplicate[0].message
     );
+}
+
+const SEVERAL_PRIMARIES: &str = include_str!("../../tests/configs/valid/several-primaries.yaml");
+
+#[test]
+fn the_single_nameserver_form_is_one_primary_for_every_zone() {
+    let config = parse_ok(ISSUE_EXAMPLE);
+    assert_eq!(config.nameservers.len(), 1);
+    assert_eq!(config.nameservers[0].zones, None);
+    assert_eq!(config.nameserver_index(&name("www.example.test.")), Some(0));
+    assert_eq!(config.nameserver_index(&name("anything.else.")), Some(0));
+}
+
+#[test]
+fn a_list_of_nameservers_gives_each_its_zones_and_routes_each_record() {
+    let config = parse_ok(SEVERAL_PRIMARIES);
+    let [bind, knot] = &config.nameservers[..] else {
+        panic!("two nameservers: {:?}", config.nameservers);
+    };
+    assert_eq!(bind.address, "192.0.2.53:53".parse::<SocketAddr>().unwrap());
+    assert_eq!(bind.transport, Transport::Tcp);
+    assert_eq!(bind.timeout, DEFAULT_NAMESERVER_TIMEOUT);
+    assert_eq!(bind.zones, Some(vec![name("example.com.")]));
+    assert_eq!(
+        knot.address,
+        "[2001:db8::53]:5353".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(knot.transport, Transport::Udp);
+    assert_eq!(knot.timeout, Duration::from_secs(1));
+    assert_eq!(
+        knot.zones,
+        Some(vec![name("example.org."), name("eu.example.com.")])
+    );
+    let routes: Vec<Option<usize>> = config
+        .records
+        .iter()
+        .map(|record| config.nameserver_index(&record.name))
+        .collect();
+    assert_eq!(routes, [Some(0), Some(1), Some(1)]);
+    assert_eq!(
+        config
+            .nameserver_for(&name("www.example.org."))
+            .map(|ns| ns.address),
+        Some(knot.address)
+    );
+}
+
+#[test]
+fn the_key_check_gets_each_nameservers_key_in_order_and_its_complaint_lands_there() {
+    let seen = RefCell::new(Vec::new());
+    let refuse_knot = |key: &KeySource| {
+        seen.borrow_mut().push(key.clone());
+        match key {
+            KeySource::Inline { .. } => Err("cannot read /etc/dnsfailover/knot.secret".to_owned()),
+            KeySource::File { .. } => Ok(()),
+        }
+    };
+    let error =
+        parse(SEVERAL_PRIMARIES, Path::new("test.yaml"), &refuse_knot).expect_err("refused");
+    let seen = seen.into_inner();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(matches!(seen[0], KeySource::File { .. }), "{seen:?}");
+    assert_eq!(error.problems.len(), 1, "{:?}", error.problems);
+    assert_eq!(error.problems[0].field, "nameservers[1].key");
+    let text = SEVERAL_PRIMARIES.replace("key_file: /etc/dnsfailover/bind.key", "key_file: 7");
+    let found = problems(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].field, "nameservers[0].key_file");
+}
+
+#[test]
+fn nameserver_and_nameservers_are_exclusive_and_one_is_required() {
+    let record = "records: [{ name: a.example.test, check: { type: tcp, port: 1 }, servers: [{ name: a, addresses: [192.0.2.1] }] }]\n";
+    let list = "nameservers: [{ address: 127.0.0.2, key_file: /k2, zones: [example.test] }]\n";
+    let found = problems(&format!("{NAMESERVER}{list}{record}"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].field, "nameservers");
+    assert!(
+        found[0].message.contains("either nameserver") && found[0].message.contains("not both"),
+        "{}",
+        found[0].message
+    );
+    let found = problems(record);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].field, "nameserver");
+    assert!(
+        found[0].message.contains("nameservers"),
+        "{}",
+        found[0].message
+    );
+    parse_ok(&format!("{list}{record}"));
+}
+
+#[test]
+fn nameservers_items_are_checked_field_by_field() {
+    let record = "records: [{ name: a.example.test, check: { type: tcp, port: 1 }, servers: [{ name: a, addresses: [192.0.2.1] }] }]\n";
+    let cases = [
+        ("[]", "nameservers", "must not be empty"),
+        ("{ address: 127.0.0.1 }", "nameservers", "expected a list"),
+        (
+            "[{ address: 127.0.0.1, key_file: /k, zones: [example.test] }, { address: nowhere, key_file: /k, zones: [other.test] }]",
+            "nameservers[1].address",
+            "must be an IP address",
+        ),
+        (
+            "[{ address: 127.0.0.1, key_file: /k, zones: [example.test] }, { address: 127.0.0.2, key_file: /k, zones: [EXAMPLE.test.] }]",
+            "nameservers[1].zones[0]",
+            "already listed at nameservers[0].zones[0]",
+        ),
+        (
+            "[{ address: 127.0.0.1, key_file: /k, zones: [example.test] }, { address: 127.0.0.2, key_file: /k }]",
+            "nameservers[1].zones",
+            "missing",
+        ),
+        (
+            "[{ address: 127.0.0.1, key_file: /k, zones: [example.test], timeout: 0s }]",
+            "nameservers[0].timeout",
+            "",
+        ),
+        (
+            "[{ address: 127.0.0.1, key_file: /k, zones: [example.test], transport: sctp }]",
+            "nameservers[0].transport",
+            "",
+        ),
+        (
+            "[{ address: 127.0.0.1, key_file: /k, zones: [other.test] }]",
+            "records[0].name",
+            "no nameserver in nameservers lists a zone containing a.example.test.",
+        ),
+    ];
+    for (list, field, message) in cases {
+        let found = problems(&format!("nameservers: {list}\n{record}"));
+        assert_eq!(found.len(), 1, "{list}: {found:?}");
+        assert_eq!(found[0].field, field, "{list}");
+        assert!(
+            found[0].message.contains(message),
+            "{list}: {}",
+            found[0].message
+        );
+    }
+}
+
+#[test]
+fn a_records_zone_must_lie_within_the_zone_its_primary_lists() {
+    let list = "nameservers: [{ address: 127.0.0.1, key_file: /k, zones: [example.test] }, { address: 127.0.0.2, key_file: /k, zones: [shop.example.test] }]\n";
+    let with_zone = |zone: &str| {
+        format!("{list}records: [{{ name: www.shop.example.test, zone: {zone}, check: {{ type: tcp, port: 1 }}, servers: [{{ name: a, addresses: [192.0.2.1] }}] }}]\n")
+    };
+    let found = problems(&with_zone("example.test"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].field, "records[0].zone");
+    assert!(
+        found[0].message.contains("nameservers[1]"),
+        "{}",
+        found[0].message
+    );
+    let config = parse_ok(&with_zone("shop.example.test"));
+    assert_eq!(config.nameserver_index(&config.records[0].name), Some(1));
 }

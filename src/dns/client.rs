@@ -92,6 +92,11 @@ impl Client {
         self.server
     }
 
+    /// The time allowed for one request.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Reads a name's A and AAAA RRsets from the server.
     pub async fn read_addresses(&self, name: &Name) -> Result<Published, DnsError> {
         let (v4, v6) = tokio::join!(
@@ -450,6 +455,13 @@ impl Client {
             key: self.key.as_deref(),
             clock: &self.clock,
         }
+    }
+
+    /// The key requests are signed with, shared with the clones.
+    pub fn shared_key(&self) -> Arc<TsigKey> {
+        self.key
+            .clone()
+            .expect("every Client built with new() has a key; unsigned ones stay inside Lookup")
     }
 
     /// The key requests are signed with.

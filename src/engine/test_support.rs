@@ -69,7 +69,7 @@ pub fn named_record(name: &str, servers: Vec<Server>) -> Record {
 /// by the engine).
 pub fn config(records: Vec<Record>) -> Config {
     Config {
-        nameserver: Nameserver {
+        nameservers: vec![Nameserver {
             address: "127.0.0.1:53".parse().expect("test socket address"),
             key: KeySource::File {
                 path: "/etc/dnsfailover/update.key".into(),
@@ -77,7 +77,8 @@ pub fn config(records: Vec<Record>) -> Config {
             },
             transport: Transport::Tcp,
             timeout: Duration::from_secs(3),
-        },
+            zones: None,
+        }],
         records,
         http: None,
         notify: crate::config::Notify::default(),

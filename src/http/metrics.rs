@@ -133,6 +133,12 @@ impl Collector for SnapshotCollector {
         )?;
         gauges(
             &mut encoder,
+            "dnsfailover_nameserver_failing",
+            "1 while reads or updates of some record fail at the primary nameserver, else 0",
+            nameservers_failing(snapshot),
+        )?;
+        gauges(
+            &mut encoder,
             "dnsfailover_override",
             "1 for each manual override in force: a drained server or a pinned one, per record",
             records().flat_map(overrides),
@@ -382,6 +388,30 @@ fn alarms(record: &RecordStatus) -> impl Iterator<Item = (Labels<'_, 2>, i64)> +
         ];
         (labels, i64::from(active))
     })
+}
+
+/// One sample per primary the records name: 1 when a record it serves has
+/// a `nameserver_failing` alarm.
+fn nameservers_failing(snapshot: &Snapshot) -> Vec<(Labels<'_, 1>, i64)> {
+    let mut failing: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
+    for record in &snapshot.records {
+        if let Some(nameserver) = record.nameserver.as_deref() {
+            let alarm = record
+                .alarms
+                .iter()
+                .any(|alarm| alarm.kind == AlarmKind::NameserverFailing);
+            *failing.entry(nameserver).or_default() |= alarm;
+        }
+    }
+    failing
+        .into_iter()
+        .map(|(nameserver, failing)| {
+            (
+                [("nameserver", Cow::Borrowed(nameserver))],
+                i64::from(failing),
+            )
+        })
+        .collect()
 }
 
 /// One sample per drained server and per pin of the record.

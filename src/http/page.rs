@@ -127,9 +127,14 @@ fn render_propagation(out: &mut String, snapshot: &Snapshot) -> fmt::Result {
 /// One record: its alarms, its families, its servers and their addresses.
 fn render_record(out: &mut String, record: &RecordStatus) -> fmt::Result {
     let zone = record.zone.as_deref().unwrap_or("not known yet");
+    let primary = record
+        .nameserver
+        .as_deref()
+        .map(|ns| format!(" on nameserver {}", escape(ns)))
+        .unwrap_or_default();
     write!(
         out,
-        "<section><h2>{name}</h2>\n<p>Zone {zone}, TTL {ttl} s.</p>\n",
+        "<section><h2>{name}</h2>\n<p>Zone {zone}{primary}, TTL {ttl} s.</p>\n",
         name = escape(&record.name),
         zone = escape(zone),
         ttl = record.ttl,

@@ -40,7 +40,8 @@ pub struct Snapshot {
     pub agent_version: String,
     /// When this snapshot was made.
     pub taken_at: Timestamp,
-    /// The primary nameserver the agent updates.
+    /// The primary nameserver the agent updates; with several, every one,
+    /// joined by `, ` (each record names its own).
     pub nameserver: String,
     /// Every record, in configuration order.
     pub records: Vec<Arc<RecordStatus>>,

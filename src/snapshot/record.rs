@@ -15,6 +15,10 @@ pub struct RecordStatus {
     pub name: String,
     /// The zone, once configured or found.
     pub zone: Option<String>,
+    /// The primary nameserver that serves it (its address; with several
+    /// primaries at one address, also its key's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nameserver: Option<String>,
     /// The configured TTL.
     pub ttl: u32,
     /// Each family the record manages (has a server address of), A first.

@@ -11,6 +11,7 @@ mod published;
 mod rcode;
 mod rrset;
 mod transport;
+mod zone_route;
 
 pub use address_list::AddressList;
 pub use algorithm::{AlgorithmError, TsigAlgorithm};
@@ -20,3 +21,4 @@ pub use published::Published;
 pub use rcode::{rcode_mnemonic, rcode_name};
 pub use rrset::AddressRrset;
 pub use transport::Transport;
+pub use zone_route::serving_primary;
