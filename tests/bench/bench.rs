@@ -1,11 +1,13 @@
 //! Benchmarks of the real `dnsfailover` binary against a real `named` on
 //! loopback: failover latency, check capacity, update throughput,
-//! propagation to a BIND and a Knot secondary, and a chaos soak.
+//! propagation to a BIND and a Knot secondary, a chaos soak, and scale
+//! (10,000 addresses beside gdnsd; 1,000 to 100,000 addresses).
 //!
 //! Run them with `tests/bench/run` (it builds with `--release`). The same
 //! executable also plays the servers being watched: `serve-http` (one web
 //! server the benchmark kills, blackholes and freezes) and `serve-tcp` (many
-//! listeners for the capacity benchmark) and `connect-floor` (the least a
+//! listeners for the capacity benchmark), `serve-any` (one wildcard listener
+//! for the scale benchmark) and `connect-floor` (the least a
 //! TCP checker must do, for reference), started as child processes.
 //!
 //! Under `cargo test` (no `--bench` argument) nothing is measured.
@@ -25,12 +27,16 @@ mod dnswatch;
 mod failover;
 mod firewall;
 mod floor;
+mod gdnsd;
 mod lab;
 mod listener;
 mod options;
 mod procstat;
 mod propagation;
 mod report;
+mod scale;
+mod scale_addresses;
+mod scale_rig;
 mod scraper;
 mod seeded;
 mod soak;
@@ -39,9 +45,11 @@ mod soak_ledger;
 mod soak_resources;
 mod soak_watch;
 mod stats;
+mod syscalls;
 mod target;
 mod updates;
 mod webserver;
+mod wildcard;
 
 use std::process::ExitCode;
 
@@ -63,6 +71,7 @@ fn main() -> ExitCode {
         }
         Mode::ServeHttp { address } => webserver::main(address),
         Mode::ServeTcp(spec) => listener::main(spec),
+        Mode::ServeAny(spec) => wildcard::main(spec),
         Mode::ConnectFloor(spec) => floor::main(spec),
         Mode::Bench(options) => bench(&options),
         Mode::Help => {
@@ -86,6 +95,9 @@ fn bench(options: &Options) -> ExitCode {
     }
     if options.propagation {
         propagation::run(options, &mut table);
+    }
+    if options.scale {
+        scale::run(options, &mut table);
     }
     let soak_held = !options.soak || soak::run(options, &mut table);
     println!("\n{}", table.markdown());

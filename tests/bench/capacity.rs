@@ -40,6 +40,8 @@ pub const AGENT_SOFT_NOFILE: u64 = 1024;
 const PORTS: std::ops::Range<u16> = 20_000..32_768;
 /// Longest wait for the agent to have decided every record.
 const SETTLE_DEADLINE: Duration = Duration::from_secs(120);
+/// The measurement window unless `--window` is given.
+const DEFAULT_WINDOW: Duration = Duration::from_secs(20);
 /// Checks after start-up before measuring.
 const WARM_UP: Duration = Duration::from_secs(5);
 /// What the monitoring system asks for, in turn.
@@ -64,16 +66,17 @@ struct Figures {
 
 /// Measures every size and adds the rows.
 pub fn run(options: &Options, table: &mut Table) {
+    let window = options.window.unwrap_or(DEFAULT_WINDOW);
     println!(
         "\n== Check capacity: TCP checks every 1 s, timeout 500 ms, agent open-file limit {AGENT_SOFT_NOFILE}:{}, window {:?}",
         hard_nofile(),
-        options.window
+        window
     );
     firewall::delete_leftover();
     let untracked = firewall::untracked(SUBNET);
     println!("   connections to {SUBNET} bypass connection tracking (nftables notrack)");
-    for &targets in &options.sizes {
-        let figures = measure(targets, options.window);
+    for &targets in &options.capacity_sizes() {
+        let figures = measure(targets, window);
         add_rows(table, targets, &figures);
     }
     untracked.remove();
@@ -175,7 +178,7 @@ fn measure_window(agent: &ChildProcess, listeners: &mut [Listener], window: Dura
     for listener in listeners.iter_mut() {
         listener.command("mark");
     }
-    let listener_pids: Vec<u32> = listeners.iter().map(|l| l.process.pid()).collect();
+    let listener_pids: Vec<u32> = listeners.iter().map(Listener::pid).collect();
     let switches_start = context_switches(agent.pid());
     let agent_start = CpuSample::take(agent.pid());
     let listeners_start: Vec<CpuSample> = listener_pids
@@ -274,7 +277,7 @@ impl Listener {
     pub fn start(address: IpAddr, ports_file: &std::path::Path) -> Listener {
         let exe = std::env::current_exe().expect("the benchmark knows its own path");
         let limit = hard_nofile();
-        let mut process = ChildProcess::spawn_with_input(
+        Listener::spawn(
             &format!("listener on {address}"),
             Command::new("prlimit")
                 .arg(format!("--nofile={limit}:{limit}"))
@@ -283,16 +286,18 @@ impl Listener {
                 .arg("serve-tcp")
                 .arg(address.to_string())
                 .arg(ports_file)
-                .arg("1000")
-                .stdout(Stdio::piped()),
-        );
+                .arg("1000"),
+        )
+    }
+
+    /// Starts a listener child (`serve-tcp` or `serve-any`) with `command`
+    /// and waits for it to say `listening`.
+    pub fn spawn(name: &str, command: &mut Command) -> Listener {
+        let mut process = ChildProcess::spawn_with_input(name, command.stdout(Stdio::piped()));
         let mut lines = BufReader::new(process.take_stdout().expect("piped")).lines();
         let input = process.take_stdin().expect("piped");
         let first = lines.next().and_then(Result::ok).unwrap_or_default();
-        assert_eq!(
-            first, "listening",
-            "the listener on {address} did not start"
-        );
+        assert_eq!(first, "listening", "the {name} did not start");
         Listener {
             process,
             lines,
@@ -300,12 +305,24 @@ impl Listener {
         }
     }
 
-    fn command(&mut self, command: &str) {
+    /// The listener's process ID.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// The next line the listener prints.
+    pub fn read_line(&mut self) -> String {
+        self.lines.next().and_then(Result::ok).unwrap_or_default()
+    }
+
+    /// Sends a command (`mark`, `report`, `seen`).
+    pub fn command(&mut self, command: &str) {
         writeln!(self.input, "{command}").expect("talking to a listener");
     }
 
-    fn read_report(&mut self) -> Arrivals {
-        let line = self.lines.next().and_then(Result::ok).unwrap_or_default();
+    /// Reads the answer to `report`.
+    pub fn read_report(&mut self) -> Arrivals {
+        let line = self.read_line();
         let fields: Vec<&str> = line.split_whitespace().collect();
         let [_, connections, silent, gaps, late] = fields[..] else {
             panic!("the listener did not report: {line:?}");
@@ -326,7 +343,7 @@ impl Listener {
 
 /// What the listeners saw, merged.
 #[derive(Default)]
-struct Arrivals {
+pub struct Arrivals {
     connections: u64,
     silent: u64,
     gaps: Vec<u64>,
@@ -334,7 +351,8 @@ struct Arrivals {
 }
 
 impl Arrivals {
-    fn merge(&mut self, other: Arrivals) {
+    /// Adds another listener's report.
+    pub fn merge(&mut self, other: Arrivals) {
         self.connections += other.connections;
         self.silent += other.silent;
         self.gaps.extend(other.gaps);
@@ -342,7 +360,7 @@ impl Arrivals {
     }
 
     /// Counts and percentiles (in microseconds) by name.
-    fn summary(mut self) -> HashMap<String, u64> {
+    pub fn summary(mut self) -> HashMap<String, u64> {
         self.gaps.sort_unstable();
         self.lateness.sort_unstable();
         let p = |sorted: &[u64], q: f64| percentile(sorted, q).unwrap_or(0);
@@ -391,8 +409,19 @@ pub fn wait_for_count(
     count: usize,
     agent: &mut ChildProcess,
 ) -> bool {
+    wait_for_count_within(log, text, count, agent, SETTLE_DEADLINE)
+}
+
+/// [`wait_for_count`] with its own `deadline`.
+pub fn wait_for_count_within(
+    log: &dyn Fn() -> String,
+    text: &str,
+    count: usize,
+    agent: &mut ChildProcess,
+    deadline: Duration,
+) -> bool {
     let started = Instant::now();
-    while started.elapsed() < SETTLE_DEADLINE {
+    while started.elapsed() < deadline {
         if log().matches(text).count() >= count {
             return true;
         }

@@ -10,6 +10,8 @@
 //!   tracking. At 10,000 checks a second the kernel would otherwise track
 //!   1.2 million closed connections (TIME_WAIT lasts 120 s there), far over
 //!   the default `nf_conntrack_max`, and drop new connections once full.
+//! - [`untracked_and_guarded`]: the same for the scale benchmark's subnets,
+//!   and its wildcard listener's port closed to packets not arriving on `lo`.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -120,20 +122,39 @@ impl Drop for Blackholes {
 /// Exempts all traffic to and from the IPv4 `subnet` (e.g. `127.0.88.0/24`)
 /// from connection tracking.
 pub fn untracked(subnet: &str) -> Rules {
+    install(&format!(
+        "table inet {TABLE} {{\n{}}}\n",
+        untracked_chains(subnet)
+    ))
+}
+
+/// Exempts traffic to and from `subnets` (an nftables set, e.g.
+/// `{ 127.1.0.0/16 }`) from connection tracking, and drops TCP packets to
+/// `port` that do not arrive on `lo`: the wildcard listener there listens
+/// on every address of the host, and only loopback may reach it.
+pub fn untracked_and_guarded(subnets: &str, port: u16) -> Rules {
+    install(&format!(
+        "table inet {TABLE} {{\n{}\tchain guard {{\n\
+         \t\ttype filter hook input priority -10; policy accept;\n\
+         \t\tiifname != \"lo\" tcp dport {port} drop\n\
+         \t}}\n}}\n",
+        untracked_chains(subnets)
+    ))
+}
+
+/// The raw chains (output and prerouting) that exempt `addresses` (a
+/// subnet or an nftables set of them) from connection tracking.
+fn untracked_chains(addresses: &str) -> String {
     let chain = |name: &str, hook: &str| {
         format!(
             "\tchain {name} {{\n\
              \t\ttype filter hook {hook} priority raw; policy accept;\n\
-             \t\tip daddr {subnet} notrack\n\
-             \t\tip saddr {subnet} notrack\n\
+             \t\tip daddr {addresses} notrack\n\
+             \t\tip saddr {addresses} notrack\n\
              \t}}\n"
         )
     };
-    install(&format!(
-        "table inet {TABLE} {{\n{}{}}}\n",
-        chain("untracked_out", "output"),
-        chain("untracked_in", "prerouting")
-    ))
+    chain("untracked_out", "output") + &chain("untracked_in", "prerouting")
 }
 
 fn install(ruleset: &str) -> Rules {

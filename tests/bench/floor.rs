@@ -1,10 +1,13 @@
-//! The `connect-floor ADDRESSES PORTS_FILE SECONDS` child: the least any TCP
-//! checker must do for the same load, as a reference for the agent's CPU.
+//! The `connect-floor ADDRESSES PORTS_FILE SECONDS [INTERVAL_MS]` child: the
+//! least any TCP checker must do for the same load, as a reference for the
+//! agent's CPU.
 //!
 //! One thread, blocking sockets, no runtime: every address on every port is
-//! reconnected once a second, the reconnections spread evenly, and like the
-//! agent it keeps each connection until the next one replaces it. It prints
-//! `connected` once every connection is open, then runs for SECONDS.
+//! reconnected once an interval (default 1 s), the reconnections spread
+//! evenly, and like the agent it keeps each connection until the next one
+//! replaces it. It prints `connected` once every connection is open, then
+//! runs for SECONDS. ADDRESSES is a comma-separated list, or `@FILE` naming a
+//! file that holds one (10,000 addresses do not fit in one argument).
 
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -12,8 +15,8 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// The reconnection interval of every address.
-const INTERVAL: Duration = Duration::from_secs(1);
+/// The reconnection interval of every address unless INTERVAL_MS is given.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Timer resolution: wake-ups happen on whole milliseconds.
 const TICK: Duration = Duration::from_millis(1);
@@ -23,15 +26,30 @@ pub struct FloorSpec {
     pub addresses: Vec<IpAddr>,
     pub ports_file: PathBuf,
     pub duration: Duration,
+    pub interval: Duration,
 }
 
 impl FloorSpec {
-    /// Parses `ADDRESSES PORTS_FILE SECONDS` (addresses comma-separated).
+    /// Parses `ADDRESSES PORTS_FILE SECONDS [INTERVAL_MS]` (addresses
+    /// comma-separated, or `@FILE`).
     pub fn parse(args: &[String]) -> Result<FloorSpec, String> {
-        let [addresses, ports_file, seconds] = args else {
-            return Err("connect-floor needs ADDRESSES PORTS_FILE SECONDS".into());
+        let (addresses, ports_file, seconds, interval) = match args {
+            [addresses, ports_file, seconds] => (addresses, ports_file, seconds, None),
+            [addresses, ports_file, seconds, interval] => {
+                (addresses, ports_file, seconds, Some(interval))
+            }
+            _ => {
+                return Err("connect-floor needs ADDRESSES PORTS_FILE SECONDS [INTERVAL_MS]".into())
+            }
         };
-        let addresses = addresses
+        let list = match addresses.strip_prefix('@') {
+            Some(file) => {
+                std::fs::read_to_string(file).map_err(|e| format!("connect-floor: {file}: {e}"))?
+            }
+            None => addresses.clone(),
+        };
+        let addresses = list
+            .trim()
             .split(',')
             .map(|a| {
                 a.parse()
@@ -39,10 +57,20 @@ impl FloorSpec {
             })
             .collect::<Result<_, _>>()?;
         let seconds: u64 = seconds.parse().map_err(|_| "connect-floor: bad SECONDS")?;
+        let interval = match interval {
+            Some(ms) => Duration::from_millis(
+                ms.parse::<u64>()
+                    .ok()
+                    .filter(|ms| *ms > 0)
+                    .ok_or("connect-floor: bad INTERVAL_MS")?,
+            ),
+            None => DEFAULT_INTERVAL,
+        };
         Ok(FloorSpec {
             addresses,
             ports_file: ports_file.into(),
             duration: Duration::from_secs(seconds.min(600)),
+            interval,
         })
     }
 }
@@ -73,7 +101,7 @@ pub fn main(spec: FloorSpec) -> ExitCode {
     let mut next = 0usize;
     let mut round = 0u32;
     while started.elapsed() < spec.duration {
-        let due = started + INTERVAL * round + INTERVAL * next as u32 / count;
+        let due = started + spec.interval * round + spec.interval * next as u32 / count;
         let now = Instant::now();
         if due > now {
             // Wake on whole milliseconds, as tokio's timer does.

@@ -5,8 +5,8 @@
 //!
 //! It prints `listening` once bound. Then it reads commands on stdin: `mark`
 //! starts the measurement window, `report` prints one line (see
-//! [`Arrivals::report`]) about the connections since the mark. It exits at
-//! end of input.
+//! [`Arrivals::report`]) about the connections since the mark, `seen` how
+//! many listeners had one since. It exits at end of input.
 
 use std::io::{BufRead, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -64,19 +64,27 @@ pub fn main(spec: ListenSpec) -> ExitCode {
     }
     println!("listening");
     let _ = std::io::stdout().flush();
-    for line in std::io::stdin().lock().lines() {
-        let Ok(line) = line else { break };
-        match line.trim() {
-            "mark" => arrivals.mark(),
-            "report" => {
-                println!("{}", arrivals.report());
-                let _ = std::io::stdout().flush();
-            }
-            _ => {}
-        }
-    }
+    serve_commands(&arrivals);
     runtime.shutdown_timeout(Duration::from_millis(100));
     ExitCode::SUCCESS
+}
+
+/// Answers `mark`, `report` and `seen` on stdin until it ends.
+pub fn serve_commands(arrivals: &Arrivals) {
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let answer = match line.trim() {
+            "mark" => {
+                arrivals.mark();
+                continue;
+            }
+            "report" => arrivals.report(),
+            "seen" => format!("seen {}", arrivals.seen()),
+            _ => continue,
+        };
+        println!("{answer}");
+        let _ = std::io::stdout().flush();
+    }
 }
 
 /// Binds every port of the ports file on the address.
@@ -117,8 +125,9 @@ async fn drain(mut stream: TcpStream) {
     }
 }
 
-/// Arrival times of connections, per listener, in microseconds since start.
-struct Arrivals {
+/// Arrival times of connections, per listener (or per destination address),
+/// in microseconds since start.
+pub struct Arrivals {
     started: Instant,
     interval: Duration,
     mark: Mutex<u64>,
@@ -126,7 +135,8 @@ struct Arrivals {
 }
 
 impl Arrivals {
-    fn new(listeners: usize, started: Instant, interval: Duration) -> Arrivals {
+    /// Arrivals at `listeners` slots, checked every `interval`.
+    pub fn new(listeners: usize, started: Instant, interval: Duration) -> Arrivals {
         Arrivals {
             started,
             interval,
@@ -135,17 +145,35 @@ impl Arrivals {
         }
     }
 
+    /// How many slots there are.
+    pub fn slots(&self) -> usize {
+        self.times.len()
+    }
+
     fn now(&self) -> u64 {
         self.started.elapsed().as_micros() as u64
     }
 
-    fn note(&self, index: usize) {
+    /// Notes a connection to slot `index` now.
+    pub fn note(&self, index: usize) {
         let now = self.now();
         self.times[index].lock().unwrap().push(now);
     }
 
+    /// Starts a measurement window; earlier arrivals are forgotten.
     fn mark(&self) {
         *self.mark.lock().unwrap() = self.now();
+        for times in &self.times {
+            times.lock().unwrap().clear();
+        }
+    }
+
+    /// How many slots had a connection since the mark.
+    fn seen(&self) -> usize {
+        self.times
+            .iter()
+            .filter(|times| !times.lock().unwrap().is_empty())
+            .count()
     }
 
     /// `report CONNECTIONS SILENT GAPS LATENESS`: connections since the

@@ -5,14 +5,16 @@ use std::time::Duration;
 
 use crate::floor::FloorSpec;
 use crate::listener::ListenSpec;
+use crate::wildcard::WildcardSpec;
 
 /// How to run the benchmarks (after `--`, e.g. `tests/bench/run --runs 5`).
 pub const USAGE: &str = "\
-usage: tests/bench/run [--runs N] [--only failover,capacity,updates,propagation,soak] [--sizes N,N] [--window SECONDS] [--changes N] [--duration SECONDS] [--seed N] [--background N]
+usage: tests/bench/run [--runs N] [--only failover,capacity,updates,propagation,soak,scale] [--sizes N,N] [--window SECONDS] [--changes N] [--duration SECONDS] [--seed N] [--background N]
   --runs N        failover runs per fault and per contender (default 10)
-  --only LIST     which benchmarks to run (default: the first four; the soak only when named)
-  --sizes LIST    target counts of the capacity benchmark (default 1000,10000)
-  --window S      CPU and jitter measurement window in seconds (default 20)
+  --only LIST     which benchmarks to run (default: the first four; the soak and scale only when named)
+  --sizes LIST    target counts of the capacity benchmark (default 1000,10000; at most 20000)
+                  or of the scale benchmark's scaling runs (default 1000,10000,100000)
+  --window S      CPU and jitter measurement window in seconds (default 20; scale: 30)
   --changes N     record changes of the update benchmark (default 1000)
   --duration S    how long the soak injects faults (default 600)
   --seed N        seed of the soak's faults (default: random, printed)
@@ -20,7 +22,7 @@ usage: tests/bench/run [--runs N] [--only failover,capacity,updates,propagation,
 
 /// Upper bounds, so that a typo cannot make a run last for hours.
 const MAX_RUNS: usize = 100;
-const MAX_TARGETS: usize = 20_000;
+const MAX_TARGETS: usize = 100_000;
 const MAX_WINDOW: u64 = 300;
 const MAX_CHANGES: usize = 10_000;
 const MAX_DURATION: u64 = 3_600;
@@ -34,6 +36,8 @@ pub enum Mode {
     ServeHttp { address: SocketAddr },
     /// A child: many TCP listeners.
     ServeTcp(ListenSpec),
+    /// A child: one wildcard listener for the scale benchmark.
+    ServeAny(WildcardSpec),
     /// A child: the reference TCP checker.
     ConnectFloor(FloorSpec),
     /// The benchmarks themselves.
@@ -50,9 +54,12 @@ pub struct Options {
     pub updates: bool,
     pub propagation: bool,
     pub soak: bool,
+    pub scale: bool,
     pub runs: usize,
-    pub sizes: Vec<usize>,
-    pub window: Duration,
+    /// `--sizes`; `None`: each benchmark's default.
+    pub sizes: Option<Vec<usize>>,
+    /// `--window`; `None`: each benchmark's default.
+    pub window: Option<Duration>,
     pub changes: usize,
     /// How long the soak injects faults.
     pub duration: Duration,
@@ -70,14 +77,29 @@ impl Default for Options {
             updates: true,
             propagation: true,
             soak: false,
+            scale: false,
             runs: 10,
-            sizes: vec![1_000, 10_000],
-            window: Duration::from_secs(20),
+            sizes: None,
+            window: None,
             changes: 1_000,
             duration: Duration::from_secs(600),
             seed: None,
             background: 1_000,
         }
+    }
+}
+
+impl Options {
+    /// Target counts of the capacity benchmark.
+    pub fn capacity_sizes(&self) -> Vec<usize> {
+        self.sizes.clone().unwrap_or_else(|| vec![1_000, 10_000])
+    }
+
+    /// Address counts of the scale benchmark's scaling runs.
+    pub fn scale_sizes(&self) -> Vec<usize> {
+        self.sizes
+            .clone()
+            .unwrap_or_else(|| vec![1_000, 10_000, 100_000])
     }
 }
 
@@ -93,6 +115,7 @@ pub fn parse(args: &[String]) -> Result<Mode, String> {
         }
         Some("serve-tcp") => return ListenSpec::parse(&args[1..]).map(Mode::ServeTcp),
         Some("connect-floor") => return FloorSpec::parse(&args[1..]).map(Mode::ConnectFloor),
+        Some("serve-any") => return WildcardSpec::parse(&args[1..]).map(Mode::ServeAny),
         _ => {}
     }
     if !args.iter().any(|arg| arg == "--bench") {
@@ -110,7 +133,7 @@ pub fn parse(args: &[String]) -> Result<Mode, String> {
             "--help" | "-h" => return Ok(Mode::Help),
             "--runs" => options.runs = number(flag, value()?, 1, MAX_RUNS)?,
             "--window" => {
-                options.window = Duration::from_secs(number(flag, value()?, 2, MAX_WINDOW)?)
+                options.window = Some(Duration::from_secs(number(flag, value()?, 2, MAX_WINDOW)?))
             }
             "--changes" => options.changes = number(flag, value()?, 1, MAX_CHANGES)?,
             "--duration" => {
@@ -121,10 +144,12 @@ pub fn parse(args: &[String]) -> Result<Mode, String> {
                 options.background = number(flag, value()?, 0, MAX_BACKGROUND)?.div_ceil(2) * 2
             }
             "--sizes" => {
-                options.sizes = value()?
-                    .split(',')
-                    .map(|size| number(flag, size, 2, MAX_TARGETS))
-                    .collect::<Result<_, _>>()?;
+                options.sizes = Some(
+                    value()?
+                        .split(',')
+                        .map(|size| number(flag, size, 2, MAX_TARGETS))
+                        .collect::<Result<_, _>>()?,
+                );
             }
             "--only" => {
                 let list = value()?;
@@ -133,6 +158,7 @@ pub fn parse(args: &[String]) -> Result<Mode, String> {
                 options.updates = false;
                 options.propagation = false;
                 options.soak = false;
+                options.scale = false;
                 for name in list.split(',') {
                     match name {
                         "failover" => options.failover = true,
@@ -140,6 +166,7 @@ pub fn parse(args: &[String]) -> Result<Mode, String> {
                         "updates" => options.updates = true,
                         "propagation" => options.propagation = true,
                         "soak" => options.soak = true,
+                        "scale" => options.scale = true,
                         other => return Err(format!("--only: unknown benchmark {other:?}")),
                     }
                 }

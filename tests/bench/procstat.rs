@@ -25,6 +25,11 @@ impl CpuSample {
         }
     }
 
+    /// Wall-clock seconds between `earlier` and this sample.
+    pub fn seconds_since(&self, earlier: &CpuSample) -> f64 {
+        self.at.duration_since(earlier.at).as_secs_f64()
+    }
+
     /// CPU used between `earlier` and this sample, in % of one core.
     pub fn percent_since(&self, earlier: &CpuSample) -> f64 {
         let used = (self.ticks - earlier.ticks) as f64 / ticks_per_second() as f64;
