@@ -52,6 +52,13 @@ pub(super) struct SyntaxError {
 /// alias bomb is stopped here quickly instead of after the library's default million.
 const MAX_REPLAYED_ALIAS_EVENTS: usize = 100_000;
 
+/// Most YAML nodes and parser events in one file: room for about 200,000
+/// checked addresses written out one server per line (the library's
+/// defaults, 250,000 nodes and a million events, stopped at about 13,000
+/// two-server records).
+const MAX_NODES: usize = 2_000_000;
+const MAX_EVENTS: usize = 8_000_000;
+
 /// Parses `text` as one YAML document. Repeated keys are passed through so that
 /// validation reports them with the other problems; `yes`/`no` stay strings.
 pub(super) fn read_document(text: &str) -> Result<Node, SyntaxError> {
@@ -62,6 +69,10 @@ pub(super) fn read_document(text: &str) -> Result<Node, SyntaxError> {
         strict_booleans: true,
         with_snippet: false,
         alias_limits: alias_limits,
+        budget: serde_saphyr::budget! {
+            max_nodes: MAX_NODES,
+            max_events: MAX_EVENTS,
+        },
     };
     serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|error| {
         let location = error.location();

@@ -37,7 +37,7 @@ pub use overrides::{Override, OverrideKind, Overrides, PinView, RecordOverrides}
 pub use reason::PublishReason;
 pub use schedule::{
     confirm_delay, first_check_offset, start_spread, Schedule, CONFIRM_DELAY_DIVISOR,
-    MAX_CONFIRM_DELAY, MAX_START_SPREAD, MIN_CONFIRM_DELAY,
+    MAX_CONFIRM_DELAY, MAX_START_RATE, MAX_START_SPREAD, MIN_CONFIRM_DELAY,
 };
 pub use state::{
     AddressKey, AddressState, CheckResult, CheckState, Engine, HealthChange, Reconfigured, Target,

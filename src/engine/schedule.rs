@@ -31,15 +31,25 @@ pub const MIN_CONFIRM_DELAY: Duration = Duration::from_millis(10);
 /// check timeout, whatever the interval.
 pub const MAX_CONFIRM_DELAY: Duration = Duration::from_millis(250);
 
-/// The longest time over which first checks are spread: long enough to
-/// smooth thousands of addresses out, short enough that a restarted agent
-/// has a verdict on every address soon, whatever the interval.
+/// The time over which the first checks of a few addresses are spread:
+/// long enough to smooth them out, short enough that a restarted agent has
+/// a verdict on every address soon, whatever the interval.
 pub const MAX_START_SPREAD: Duration = Duration::from_secs(1);
 
-/// The time over which the first checks are spread: the interval, at most
-/// [`MAX_START_SPREAD`].
-pub fn start_spread(interval: Duration) -> Duration {
-    interval.min(MAX_START_SPREAD)
+/// The most first checks started per second. Beyond it the first checks
+/// are spread over longer than [`MAX_START_SPREAD`], up to the interval:
+/// each address keeps the cadence of its first check, so 10,000 addresses
+/// started within one second of a 2-second interval would check in bursts
+/// (10,000 in one second, none in the next) for as long as the agent runs.
+pub const MAX_START_RATE: u32 = 2_000;
+
+/// The time over which the first checks of `count` addresses are spread:
+/// [`MAX_START_SPREAD`], longer when that would start more than
+/// [`MAX_START_RATE`] a second, never longer than the interval.
+pub fn start_spread(interval: Duration, count: usize) -> Duration {
+    let at_most_rate =
+        Duration::from_secs(1) * u32::try_from(count).unwrap_or(u32::MAX) / MAX_START_RATE;
+    interval.min(MAX_START_SPREAD.max(at_most_rate))
 }
 
 /// How long after start-up the first check of address number `index` (of
@@ -50,7 +60,7 @@ pub fn first_check_offset(index: usize, count: usize, interval: Duration) -> Dur
     if count == 0 {
         return Duration::ZERO;
     }
-    let spread = start_spread(interval).as_nanos();
+    let spread = start_spread(interval, count).as_nanos();
     let offset = spread * (index % count) as u128 / count as u128;
     Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX))
 }
@@ -203,11 +213,25 @@ mod tests {
     }
 
     #[test]
-    fn long_intervals_spread_first_checks_over_one_second_at_most() {
+    fn long_intervals_spread_a_few_first_checks_over_one_second_at_most() {
         let interval = Duration::from_secs(3600);
-        let last = first_check_offset(9_999, 10_000, interval);
+        let last = first_check_offset(1_999, 2_000, interval);
         assert!(last < MAX_START_SPREAD, "{last:?}");
-        assert_eq!(first_check_offset(5_000, 10_000, interval), ms(500));
+        assert_eq!(first_check_offset(1_000, 2_000, interval), ms(500));
+    }
+
+    #[test]
+    fn many_first_checks_are_spread_to_at_most_the_start_rate_within_the_interval() {
+        // 10,000 addresses: 5 s at 2,000 a second, within a 10 s interval.
+        assert_eq!(start_spread(ms(10_000), 10_000), ms(5_000));
+        assert_eq!(first_check_offset(5_000, 10_000, ms(10_000)), ms(2_500));
+        // ... but never beyond the interval: every 2 s, evenly over 2 s.
+        assert_eq!(start_spread(ms(2_000), 10_000), ms(2_000));
+        assert_eq!(first_check_offset(5_000, 10_000, ms(2_000)), ms(1_000));
+        // 100,000 addresses every 10 s: over the whole interval.
+        assert_eq!(start_spread(ms(10_000), 100_000), ms(10_000));
+        // A short interval stays the bound.
+        assert_eq!(start_spread(ms(200), 100_000), ms(200));
     }
 
     #[test]
