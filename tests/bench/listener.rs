@@ -116,7 +116,7 @@ async fn accept_loop(listener: TcpListener, index: usize, arrivals: Arc<Arrivals
 }
 
 /// Reads until the agent closes the connection.
-async fn drain(mut stream: TcpStream) {
+pub async fn drain(mut stream: TcpStream) {
     let mut buffer = [0u8; 64];
     while let Ok(read) = stream.read(&mut buffer).await {
         if read == 0 {

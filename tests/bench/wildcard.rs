@@ -21,10 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpSocket};
 
-use crate::listener::{serve_commands, Arrivals};
+use crate::listener::{drain, serve_commands, Arrivals};
 use crate::scale_addresses;
 
 /// Longest listen queue asked for (the kernel caps it at `somaxconn`).
@@ -109,16 +108,6 @@ async fn accept_loop(listener: TcpListener, arrivals: Arc<Arrivals>, strangers: 
             }
             // Out of descriptors, most likely: let some connections end.
             Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
-        }
-    }
-}
-
-/// Reads until the peer closes the connection.
-async fn drain(mut stream: TcpStream) {
-    let mut buffer = [0u8; 64];
-    while let Ok(read) = stream.read(&mut buffer).await {
-        if read == 0 {
-            return;
         }
     }
 }
